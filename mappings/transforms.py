@@ -1,0 +1,297 @@
+"""Value transforms a mapping may name: a closed registry, no eval.
+
+Each transform takes the current value (usually a string from the source) and the row context
+and returns the new value, or raises TransformError with a reason a person can act on.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import phonenumbers
+import pycountry
+from dateutil import parser as date_parser
+from email_validator import EmailNotValidError, validate_email
+
+__all__ = [
+    "TRANSFORMS",
+    "RowContext",
+    "TransformError",
+    "normalize_country",
+    "normalize_email",
+    "normalize_phone",
+    "split_person_name",
+]
+
+
+class TransformError(ValueError):
+    """A value could not be transformed; the message says why."""
+
+
+@dataclass(frozen=True)
+class RowContext:
+    """What a transform may know besides its value: the whole row and mapping defaults."""
+
+    row: Mapping[str, Any]
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+
+
+Transform = Callable[[Any, Mapping[str, Any], RowContext], Any]
+TRANSFORMS: dict[str, Transform] = {}
+
+
+def _register(name: str) -> Callable[[Transform], Transform]:
+    def wrap(fn: Transform) -> Transform:
+        TRANSFORMS[name] = fn
+        return fn
+
+    return wrap
+
+
+def _preview(value: Any, limit: int = 40) -> str:
+    text = str(value)
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def clean_text(value: Any) -> str | None:
+    """NFC-normalise, trim and collapse inner whitespace; empty becomes None."""
+    if value is None:
+        return None
+    text = _SPACES.sub(" ", unicodedata.normalize("NFC", str(value))).strip()
+    return text or None
+
+
+@_register("trim")
+def _trim(value: Any, options: Mapping[str, Any], ctx: RowContext) -> Any:
+    return clean_text(value)
+
+
+@_register("lower")
+def _lower(value: Any, options: Mapping[str, Any], ctx: RowContext) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+@_register("upper")
+def _upper(value: Any, options: Mapping[str, Any], ctx: RowContext) -> Any:
+    return value.upper() if isinstance(value, str) else value
+
+
+_LIST_SPLIT = re.compile(r"[;,\n]+")
+
+
+def normalize_email(text: str) -> str:
+    """Trim, lowercase and syntax-check one e-mail address (no DNS look-up)."""
+    candidate = text.strip().strip("<>").strip().lower()
+    try:
+        return validate_email(candidate, check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise TransformError(f"{_preview(text)} is not a valid e-mail address ({exc})") from None
+
+
+@_register("email")
+def _email(value: Any, options: Mapping[str, Any], ctx: RowContext) -> Any:
+    text = clean_text(value)
+    if text is None:
+        return []
+    return [normalize_email(part) for part in _LIST_SPLIT.split(text) if part.strip()]
+
+
+_PHONE_SPLIT = re.compile(r"[;,/\n]+|\s{2,}")
+
+
+def normalize_phone(text: str, region: str | None) -> str:
+    """Parse one phone number to E.164; a national number needs a region."""
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as exc:
+        reason = re.sub(r"^\(\d+\)\s*", "", str(exc)).rstrip(".").lower()
+        raise TransformError(
+            f"{_preview(text)} is not a phone number ({reason}; default region {region or 'none'})"
+        ) from None
+    if not phonenumbers.is_valid_number(number):
+        raise TransformError(
+            f"{_preview(text)} is not a valid phone number for region "
+            f"{phonenumbers.region_code_for_number(number) or region or 'unknown'}"
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _row_region(options: Mapping[str, Any], ctx: RowContext) -> str | None:
+    column = options.get("region_from")
+    if column:
+        hinted = normalize_country(ctx.row.get(column))
+        if hinted:
+            return hinted
+    return options.get("region") or ctx.defaults.get("phone_region")
+
+
+@_register("phone")
+def _phone(value: Any, options: Mapping[str, Any], ctx: RowContext) -> Any:
+    text = clean_text(value)
+    if text is None:
+        return []
+    region = _row_region(options, ctx)
+    phones = [normalize_phone(part, region) for part in _PHONE_SPLIT.split(text) if part.strip()]
+    return list(dict.fromkeys(phones))
+
+
+_COUNTRY_ALIASES = {
+    "россия": "RU", "рф": "RU", "russia": "RU", "usa": "US", "u.s.a.": "US", "сша": "US",
+    "uk": "GB", "england": "GB", "great britain": "GB", "deutschland": "DE", "германия": "DE",
+    "грузия": "GE", "საქართველო": "GE", "индия": "IN", "भारत": "IN", "казахстан": "KZ",
+    "украина": "UA", "беларусь": "BY",
+}
+
+
+def normalize_country(value: Any) -> str | None:
+    """A country name, alias or code to ISO 3166-1 alpha-2, or None if unknown."""
+    text = clean_text(value)
+    if text is None:
+        return None
+    alias = _COUNTRY_ALIASES.get(text.casefold())
+    if alias:
+        return alias
+    try:
+        return pycountry.countries.lookup(text).alpha_2
+    except LookupError:
+        return None
+
+
+@_register("country")
+def _country(value: Any, options: Mapping[str, Any], ctx: RowContext) -> Any:
+    text = clean_text(value)
+    if text is None:
+        return None
+    code = normalize_country(text)
+    if code is None:
+        raise TransformError(f"{_preview(text)} is not a country name or ISO code")
+    return code
+
+
+def _parse_datetime(text: str, options: Mapping[str, Any]) -> datetime:
+    dayfirst = bool(options.get("dayfirst", True))
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}([T ].*)?", text):
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        else:
+            parsed = date_parser.parse(text, dayfirst=dayfirst)
+    except (ValueError, OverflowError) as exc:
+        raise TransformError(f"{_preview(text)} is not a date ({exc})") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@_register("date")
+def _date(value: Any, options: Mapping[str, Any], ctx: RowContext) -> Any:
+    text = clean_text(value)
+    return None if text is None else _parse_datetime(text, options).date()
+
+
+@_register("datetime")
+def _datetime(value: Any, options: Mapping[str, Any], ctx: RowContext) -> Any:
+    text = clean_text(value)
+    return None if text is None else _parse_datetime(text, options).astimezone(UTC)
+
+
+@_register("int")
+def _int(value: Any, options: Mapping[str, Any], ctx: RowContext) -> Any:
+    text = clean_text(value)
+    if text is None:
+        return None
+    if re.fullmatch(r"\d+:\d{2}(:\d{2})?", text):  # mm:ss or hh:mm:ss durations
+        total = 0
+        for part in text.split(":"):
+            total = total * 60 + int(part)
+        return total
+    try:
+        return int(float(text.replace(",", ".")))
+    except ValueError:
+        raise TransformError(f"{_preview(text)} is not a whole number") from None
+
+
+_TRUE = {"1", "yes", "y", "true", "да", "on", "x", "✓"}
+_FALSE = {"0", "no", "n", "false", "нет", "off"}
+
+
+@_register("bool")
+def _bool(value: Any, options: Mapping[str, Any], ctx: RowContext) -> Any:
+    text = clean_text(value)
+    if text is None:
+        return None
+    if text.casefold() in _TRUE:
+        return True
+    if text.casefold() in _FALSE:
+        return False
+    raise TransformError(f"{_preview(text)} is not yes/no")
+
+
+@_register("split")
+def _split(value: Any, options: Mapping[str, Any], ctx: RowContext) -> Any:
+    text = clean_text(value)
+    if text is None:
+        return []
+    separator = options.get("separator", ",")
+    return [part.strip() for part in text.split(separator) if part.strip()]
+
+
+@_register("map")
+def _map(value: Any, options: Mapping[str, Any], ctx: RowContext) -> Any:
+    text = clean_text(value)
+    if text is None:
+        return None
+    values = {str(k).casefold(): v for k, v in (options.get("values") or {}).items()}
+    if text.casefold() in values:
+        return values[text.casefold()]
+    if "default" in options:
+        return options["default"]
+    raise TransformError(f"{_preview(text)} is not one of {sorted(values)}")
+
+
+_HONORIFICS = {
+    "mr", "mrs", "ms", "miss", "dr", "prof", "sir", "madam", "mx", "herr", "frau",
+    "г-н", "г-жа", "господин", "госпожа", "shri", "smt", "श्री", "श्रीमती",
+}
+_PATRONYMIC = re.compile(r"(ович|евич|ич|овна|евна|ична|инична|оглы|кызы)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class PersonName:
+    full: str | None = None
+    given: str | None = None
+    family: str | None = None
+    patronymic: str | None = None
+
+
+def split_person_name(text: str | None, order: str = "auto") -> PersonName:
+    """Split a full name into given, family and patronymic; order: auto, given_first, family_first."""
+    cleaned = clean_text(text)
+    if cleaned is None:
+        return PersonName()
+    if "," in cleaned:  # "Family, Given"
+        family, _, given = cleaned.partition(",")
+        tokens = [*given.split(), family.strip()]
+    else:
+        tokens = cleaned.split()
+    tokens = [t for t in tokens if t.casefold().rstrip(".") not in _HONORIFICS] or tokens
+    full = " ".join(tokens)
+    if len(tokens) == 1:
+        return PersonName(full=full, given=tokens[0])
+    if len(tokens) == 3 and _PATRONYMIC.search(tokens[2]):
+        return PersonName(full, given=tokens[1], family=tokens[0], patronymic=tokens[2])
+    if len(tokens) == 3 and _PATRONYMIC.search(tokens[1]):
+        return PersonName(full, given=tokens[0], family=tokens[2], patronymic=tokens[1])
+    if order == "family_first":
+        return PersonName(full, given=" ".join(tokens[1:]), family=tokens[0])
+    return PersonName(full, given=" ".join(tokens[:-1]), family=tokens[-1])
+
+
+@_register("person_name")
+def _person_name(value: Any, options: Mapping[str, Any], ctx: RowContext) -> Any:
+    return split_person_name(value, str(options.get("order", "auto")))
