@@ -1,0 +1,244 @@
+"""The `crmsync` command: thin verbs over the stage functions and flows."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from crmsync.config import DEFAULT_PROJECT_FILE, ConfigError, Project, load_project
+
+_STARTED = time.perf_counter()
+console = Console()
+err = Console(stderr=True)
+
+app = typer.Typer(
+    help="crmsync: pull customer data from spreadsheets, forms, calls and CRMs, keep one golden "
+    "record per customer, push it back.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Manage the store's schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+ConfigOption = Annotated[
+    Path, typer.Option("--config", "-c", help="Project file.", envvar="CRMSYNC_CONFIG")
+]
+PACKAGE_DIR = Path(__file__).parent
+
+
+@app.callback()
+def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show INFO logs.")] = False) -> None:
+    from rich.logging import RichHandler
+
+    from sync.redaction import install_log_redaction
+
+    level = logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(name)s: %(message)s",
+                        handlers=[RichHandler(console=err, show_path=False)], force=True)
+    install_log_redaction()
+    # Prefect reads its settings on import; keep its console chatter at our level.
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if verbose else "WARNING")
+    os.environ.setdefault("PREFECT_LOGGING_TO_API_BATCH_INTERVAL", "0.3")
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def _project(config: Path) -> Project:
+    try:
+        return load_project(config)
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _store(project: Project):  # noqa: ANN202 - the Store type lives in sync.store
+    from sync.store import StoreError, open_store
+
+    try:
+        return open_store(project.database_url())
+    except StoreError as exc:
+        raise _fail(str(exc)) from None
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Where to write the project.")] = Path("."),
+    force: Annotated[bool, typer.Option(help="Overwrite existing files.")] = False,
+) -> None:
+    """Write a commented starter crmsync.yaml and an example mapping."""
+    target = directory / DEFAULT_PROJECT_FILE
+    mapping = directory / "mappings" / "customers.yaml"
+    for path, template in ((target, "crmsync.yaml"), (mapping, "customers.yaml")):
+        if path.exists() and not force:
+            console.print(f"kept existing {path} (use --force to overwrite)")
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(PACKAGE_DIR / "templates" / template, path)
+        console.print(f"wrote {path}")
+    console.print("Next: put your files under data/, edit the mapping, then [bold]crmsync run[/].")
+
+
+@app.command()
+def check(config: ConfigOption = Path(DEFAULT_PROJECT_FILE)) -> None:
+    """Validate the project file and every mapping it names."""
+    project = _project(config)
+    streams = sum(len(s.streams) for s in project.sources)
+    console.print(f"{config}: OK ({len(project.sources)} sources, {streams} streams)")
+
+
+def _run_pipeline(config: Path) -> None:
+    from crmsync.report import print_pipeline_report, progress_bars
+    from flows import pipeline_flow, progress_sink
+
+    project = _project(config)
+    _store(project).dispose()  # applies migrations up front, with a clear error if the store is unreachable
+    with progress_bars(console) as progress:
+        token = progress_sink.set(progress)
+        try:
+            flow_started = time.perf_counter()
+            report = pipeline_flow(str(config.resolve()))
+            flow_seconds = time.perf_counter() - flow_started
+        finally:
+            progress_sink.reset(token)
+    wall = time.perf_counter() - _STARTED
+    print_pipeline_report(console, project, report, wall_seconds=wall, flow_seconds=flow_seconds)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def run(config: ConfigOption = Path(DEFAULT_PROJECT_FILE)) -> None:
+    """Run the whole pipeline (every source → match → export) as a Prefect flow."""
+    _run_pipeline(config)
+
+
+@app.command()
+def demo(
+    directory: Annotated[Path, typer.Argument(help="Where to put the demo project.")] = Path("crmsync-demo"),
+) -> None:
+    """Copy the bundled sample project (messy workbook, cp1251 CSV, form export, call log) and run it."""
+    from crmsync.samples import SAMPLES_DIR
+
+    demo_dir = PACKAGE_DIR / "demo"
+    (directory / "data").mkdir(parents=True, exist_ok=True)
+    for sample in SAMPLES_DIR.iterdir():
+        if sample.suffix in {".xlsx", ".csv", ".json"} and sample.name != "truth.json":
+            shutil.copyfile(sample, directory / "data" / sample.name)
+    shutil.copytree(demo_dir / "mappings", directory / "mappings", dirs_exist_ok=True)
+    project_file = directory / DEFAULT_PROJECT_FILE
+    if not project_file.exists():
+        shutil.copyfile(demo_dir / DEFAULT_PROJECT_FILE, project_file)
+    console.print(f"Demo project in [bold]{directory}/[/] (edit {project_file} and re-run with "
+                  f"[bold]crmsync run -c {project_file}[/])")
+    _run_pipeline(project_file)
+
+
+@app.command()
+def ingest(
+    source: Annotated[str, typer.Argument(help="Source name from the project file.")],
+    config: ConfigOption = Path(DEFAULT_PROJECT_FILE),
+) -> None:
+    """Ingest one source into the store."""
+    from crmsync.report import print_ingest_reports, progress_bars
+    from flows import ingest_flow, progress_sink
+
+    project = _project(config)
+    try:
+        project.source(source)
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+    with progress_bars(console) as progress:
+        token = progress_sink.set(progress)
+        try:
+            report = ingest_flow(str(config.resolve()), source)
+        finally:
+            progress_sink.reset(token)
+    print_ingest_reports(console, [report])
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def match(config: ConfigOption = Path(DEFAULT_PROJECT_FILE)) -> None:
+    """Match all records in the store into golden records."""
+    from crmsync.report import print_match_report
+    from flows import match_flow
+
+    _project(config)
+    print_match_report(console, match_flow(str(config.resolve())))
+
+
+@app.command()
+def export(
+    config: ConfigOption = Path(DEFAULT_PROJECT_FILE),
+    out: Annotated[Path | None, typer.Option(help="Workbook to write (default: export.xlsx).")] = None,
+) -> None:
+    """Write the golden records (and rows in quarantine) to an Excel workbook."""
+    from sync.export import export_xlsx
+
+    project = _project(config)
+    path = out or (project.resolve(project.export.xlsx) if project.export.xlsx else Path("golden.xlsx"))
+    store = _store(project)
+    try:
+        report = export_xlsx(store, path)
+    finally:
+        store.dispose()
+    console.print(f"wrote {report.path}: {report.golden} golden records, {report.quarantined} in quarantine")
+
+
+@app.command()
+def status(
+    config: ConfigOption = Path(DEFAULT_PROJECT_FILE),
+    limit: Annotated[int, typer.Option(help="How many runs to show.")] = 20,
+) -> None:
+    """Recent sync runs with their counts, newest first."""
+    from crmsync.report import print_status
+    from sync.store import count_golden, open_quarantine, recent_runs
+
+    project = _project(config)
+    store = _store(project)
+    try:
+        with store.session() as session:
+            runs = recent_runs(session, limit)
+            golden = count_golden(session)
+            quarantined = len(open_quarantine(session))
+    finally:
+        store.dispose()
+    print_status(console, runs, golden=golden, quarantined=quarantined)
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOption = Path(DEFAULT_PROJECT_FILE)) -> None:
+    """Apply the store's schema migrations (new databases get them automatically)."""
+    from sqlalchemy.engine import make_url
+
+    from sync.store import current_revision
+
+    project = _project(config)
+    store = _store(project)
+    try:
+        revision = current_revision(store.engine)
+    finally:
+        store.dispose()
+    url = make_url(project.database_url()).render_as_string(hide_password=True)
+    console.print(f"{url}: at revision {revision}")
+
+
+def main() -> None:
+    """Entry point for `python -m crmsync`."""
+    app(prog_name="crmsync")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
+    sys.exit(0)

@@ -1,0 +1,192 @@
+"""The project file (`crmsync.yaml`): typed, validated on load, secrets from the environment."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from connectors.registry import available_connectors
+from dedupe import DEFAULT_RULES
+from dedupe.baseline import KEY_KINDS
+from mappings import MappingError, MappingSpec, describe_validation_error, load_mapping
+from sync.redaction import register_secret
+
+__all__ = ["ConfigError", "Project", "SourceConfig", "load_project", "DEFAULT_PROJECT_FILE"]
+
+DEFAULT_PROJECT_FILE = "crmsync.yaml"
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class ConfigError(ValueError):
+    """The project file is missing or invalid; the message names the file, the key and the fix."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StoreConfig(_Model):
+    url: str | None = Field(None, description="SQLAlchemy URL; CRMSYNC_DATABASE_URL overrides it")
+
+
+class Defaults(_Model):
+    phone_region: str | None = Field(None, description="ISO country for national phone numbers")
+
+    @field_validator("phone_region")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Z]{2}", value):
+            raise ValueError(f"{value!r} is not a two-letter ISO country code such as RU, US, IN")
+        return value
+
+
+class SourceConfig(_Model):
+    name: str
+    connector: str
+    enabled: bool = True
+    config: dict[str, Any] = Field(default_factory=dict)
+    streams: dict[str, Path] = Field(description="stream name → mapping file (relative to the project)")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", value):
+            raise ValueError(f"{value!r}: use lowercase letters, digits, '-' and '_' (e.g. 'workbook')")
+        return value
+
+    @field_validator("connector")
+    @classmethod
+    def _connector(cls, value: str) -> str:
+        known = available_connectors()
+        if value not in known:
+            raise ValueError(f"unknown connector {value!r}; available: {', '.join(known)}")
+        return value
+
+
+class MatchConfig(_Model):
+    rules: list[list[str]] = Field(default_factory=lambda: [list(r) for r in DEFAULT_RULES])
+
+    @field_validator("rules")
+    @classmethod
+    def _rules(cls, value: list[list[str]]) -> list[list[str]]:
+        for rule in value:
+            bad = [k for k in rule if k not in KEY_KINDS]
+            if bad or not rule:
+                raise ValueError(f"rule {rule}: each rule lists key kinds among {list(KEY_KINDS)}")
+        return value
+
+
+class ExportConfig(_Model):
+    xlsx: Path | None = Path("golden.xlsx")
+
+
+class Project(_Model):
+    """A loaded project: its file's settings plus the directory paths resolve against."""
+
+    version: int = 1
+    name: str = "crmsync"
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    defaults: Defaults = Field(default_factory=Defaults)
+    sources: list[SourceConfig] = Field(default_factory=list)
+    match: MatchConfig = Field(default_factory=MatchConfig)
+    export: ExportConfig = Field(default_factory=ExportConfig)
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+    @model_validator(mode="after")
+    def _unique_sources(self) -> Project:
+        names = [s.name for s in self.sources]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"sources: names must be unique; repeated: {', '.join(dupes)}")
+        return self
+
+    def resolve(self, path: Path) -> Path:
+        """A path from the project file, relative to the file's directory."""
+        return path if path.is_absolute() else (self.base_dir / path).resolve()
+
+    def database_url(self) -> str:
+        """CRMSYNC_DATABASE_URL, else store.url, else ./crmsync.db next to the project file."""
+        url = os.environ.get("CRMSYNC_DATABASE_URL") or self.store.url
+        if not url:
+            return f"sqlite:///{(self.base_dir / 'crmsync.db').resolve()}"
+        if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+            relative = url.removeprefix("sqlite:///")
+            if relative and relative != ":memory:":
+                return f"sqlite:///{self.resolve(Path(relative))}"
+        return url
+
+    def source(self, name: str) -> SourceConfig:
+        """The named source, or a ConfigError listing the known ones."""
+        for source in self.sources:
+            if source.name == name:
+                return source
+        known = ", ".join(s.name for s in self.sources) or "none"
+        raise ConfigError(f"no source named {name!r} in the project (sources: {known})")
+
+    def mappings_for(self, source: SourceConfig) -> dict[str, MappingSpec]:
+        """Load the source's mapping files, with the project's defaults under the mapping's own."""
+        specs = {}
+        for stream, path in source.streams.items():
+            spec = load_mapping(self.resolve(path))
+            defaults = self.defaults.model_dump(exclude_none=True)
+            specs[stream] = spec.model_copy(update={"defaults": {**defaults, **spec.defaults}})
+        return specs
+
+
+def _interpolate(value: Any, where: str, file: str) -> Any:
+    if isinstance(value, dict):
+        return {k: _interpolate(v, f"{where}.{k}" if where else str(k), file) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, f"{where}[{i}]", file) for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        name, fallback = match.group(1), match.group(2)
+        found = os.environ.get(name)
+        if found is None:
+            if fallback is not None:
+                return fallback
+            raise ConfigError(
+                f"{file}: {where}: environment variable {name} is not set; "
+                f"export {name}=... before running (secrets never go in the file itself)"
+            )
+        register_secret(found)
+        return found
+
+    return _ENV_REF.sub(substitute, value)
+
+
+def load_project(path: Path, *, check_mappings: bool = True) -> Project:
+    """Read, interpolate and validate a project file; every error names the file, key and fix."""
+    file = path.name
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: project file not found; run `crmsync init` to write a starter file "
+            "or pass --config PATH"
+        ) from None
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{file}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{file}: the top level must be a mapping of keys (sources:, store:, ...)")
+    data = _interpolate(data, "", file)
+    try:
+        project = Project.model_validate({**data, "base_dir": path.parent.resolve()})
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(file, exc)) from None
+    if check_mappings:
+        for source in project.sources:
+            try:
+                project.mappings_for(source)
+            except MappingError as exc:
+                raise ConfigError(f"{file}: sources.{source.name}.streams: {exc}") from None
+    return project

@@ -1,0 +1,247 @@
+"""Ingest apply: read a source's Airbyte messages, map rows, and land them idempotently.
+
+Records received since the last STATE message are committed together with that state, so a
+crash at any point followed by a re-run ends in the same store as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from airbyte_cdk.models import AirbyteMessage, AirbyteStateType, TraceType, Type
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
+from connectors.registry import load_connector
+from mappings import MappingSpec, SourceRef, content_hash, map_row
+from sync.redaction import redact
+from sync.store import (
+    QuarantineIn,
+    SourceRecordIn,
+    Store,
+    all_states,
+    mark_missing_deleted,
+    quarantine_rows,
+    resolve_missing_quarantine,
+    save_state,
+    upsert_source_records,
+)
+
+__all__ = ["IngestReport", "StreamReport", "ingest_source"]
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str, int], None]  # (stream, records just handled)
+_MAX_PROBLEMS_KEPT = 200
+
+
+@dataclass
+class StreamReport:
+    """What one stream of one run did."""
+
+    stream: str
+    read: int = 0
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    restored: int = 0
+    deleted: int = 0
+    quarantined: int = 0
+    warnings: int = 0
+    error: str | None = None
+
+
+@dataclass
+class IngestReport:
+    """What ingesting one source did, per stream, with the problems people need to see."""
+
+    source: str
+    streams: dict[str, StreamReport] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)  # quarantined rows and dropped values
+    error: str | None = None  # the source as a whole failed (bad credentials, missing file, ...)
+
+    def stream(self, name: str) -> StreamReport:
+        return self.streams.setdefault(name, StreamReport(name))
+
+    def total(self, attribute: str) -> int:
+        return sum(getattr(s, attribute) for s in self.streams.values())
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None or any(s.error for s in self.streams.values())
+
+    def note(self, message: str) -> None:
+        if len(self.problems) < _MAX_PROBLEMS_KEPT:
+            self.problems.append(message)
+
+
+def _columns(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if not k.startswith("_")}
+
+
+def _where(data: Mapping[str, Any], stream: str) -> str:
+    file = data.get("_file") or stream
+    sheet = f", sheet {data['_sheet']!r}" if data.get("_sheet") else ""
+    row = f", row {data['_row']}" if data.get("_row") is not None else ""
+    return f"{file}{sheet}{row}"
+
+
+@dataclass
+class _StreamBuffer:
+    spec: MappingSpec
+    mapping_name: str
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    checked_columns: bool = False
+
+
+class _Ingest:
+    def __init__(self, store: Store, source: str, mappings: Mapping[str, MappingSpec],
+                 mapping_names: Mapping[str, str], progress: Progress | None) -> None:
+        self.store = store
+        self.source = source
+        self.buffers = {s: _StreamBuffer(spec, mapping_names.get(s, s)) for s, spec in mappings.items()}
+        self.report = IngestReport(source)
+        self.progress = progress
+        for stream in mappings:
+            self.report.stream(stream)
+
+    def on_record(self, stream: str, data: dict[str, Any]) -> None:
+        buffer = self.buffers.get(stream)
+        counts = self.report.stream(stream)
+        if buffer is None or counts.error:
+            return
+        if not buffer.checked_columns:
+            buffer.checked_columns = True
+            if "_error" not in data:
+                missing = [c for c in buffer.spec.required_columns() if c not in data]
+                if missing:
+                    columns = ", ".join(repr(c) for c in _columns(data)) or "none"
+                    counts.error = (
+                        f"mapping '{buffer.mapping_name}': column(s) {', '.join(map(repr, missing))} "
+                        f"not found in {_where({**data, '_row': None}, stream)} (its columns: {columns}); "
+                        "fix the column name in the mapping or mark the rule `optional: true`"
+                    )
+                    return
+        counts.read += 1
+        buffer.rows.append(data)
+
+    def on_state(self, stream: str, state: dict[str, Any]) -> None:
+        buffer = self.buffers.get(stream)
+        if buffer is None or self.report.stream(stream).error:
+            return
+        self._flush(stream, buffer, state)
+
+    def finish(self) -> None:
+        """Land rows read after the last checkpoint (a source that emits no final state)."""
+        for stream, buffer in self.buffers.items():
+            if buffer.rows and not self.report.stream(stream).error:
+                self._flush(stream, buffer, None)
+
+    def _flush(self, stream: str, buffer: _StreamBuffer, state: dict[str, Any] | None) -> None:
+        counts = self.report.stream(stream)
+        now = datetime.now(UTC)
+        pass_id = (state or {}).get("pass_id") or (buffer.rows[0].get("_pass") if buffer.rows else None)
+        records: list[SourceRecordIn] = []
+        bad: list[QuarantineIn] = []
+        for data in buffer.rows:
+            self._map(stream, buffer, data, records, bad)
+        with self.store.session() as session:
+            upserted = upsert_source_records(session, records, seen_at=now, pass_id=pass_id)
+            quarantine_rows(session, bad, seen_at=now, pass_id=pass_id)
+            if state is not None:
+                save_state(session, self.source, stream, state)
+                if state.get("complete") and pass_id:
+                    counts.deleted += mark_missing_deleted(session, self.source, stream, pass_id, at=now)
+                    resolve_missing_quarantine(session, self.source, stream, pass_id, at=now)
+        counts.new += upserted.new
+        counts.changed += upserted.changed
+        counts.unchanged += upserted.unchanged
+        counts.restored += upserted.restored
+        counts.quarantined += len(bad)
+        if self.progress and buffer.rows:
+            self.progress(stream, len(buffer.rows))
+        buffer.rows.clear()
+
+    def _map(self, stream: str, buffer: _StreamBuffer, data: dict[str, Any],
+             records: list[SourceRecordIn], bad: list[QuarantineIn]) -> None:
+        columns = _columns(data)
+        where = _where(data, stream)
+        file = data.get("_file")
+        quarantine = dict(source=self.source, stream=stream, row_key=content_hash(columns),
+                          row_number=data.get("_row"), file=file, raw=columns)
+        if data.get("_error"):
+            reason = str(data["_error"])
+            bad.append(QuarantineIn(field=None, reason=reason, **quarantine))
+            self.report.note(f"{where}: {reason}")
+            return
+        ref = SourceRef(source=self.source, stream=stream, source_record_id=str(data["_record_id"]))
+        result = map_row(buffer.spec, columns, ref)
+        for warning in result.warnings:
+            self.report.stream(stream).warnings += 1
+            self.report.note(f"{where}: {warning.describe()} (value dropped, row kept)")
+        if result.record is None:
+            reason = "; ".join(p.describe() for p in result.problems)
+            field_name = result.problems[0].column if result.problems else None
+            bad.append(QuarantineIn(field=field_name, reason=reason, **quarantine))
+            self.report.note(f"{where}: {reason}")
+            return
+        canonical = result.record.model_dump(mode="json")
+        records.append(SourceRecordIn(
+            source=self.source, stream=stream, source_record_id=ref.source_record_id,
+            entity=buffer.spec.entity, raw={**columns, "_file": file, "_row": data.get("_row")},
+            canonical=canonical, content_hash=content_hash({"raw": columns, "canonical": canonical}),
+            source_updated_at=getattr(result.record, "source_updated_at", None)
+            or getattr(result.record, "occurred_at", None),
+        ))
+
+
+def _state_of(message: AirbyteMessage) -> tuple[str, dict[str, Any]] | None:
+    state = message.state
+    if state is None or state.type != AirbyteStateType.STREAM or state.stream is None:
+        return None
+    blob = state.stream.stream_state
+    return state.stream.stream_descriptor.name, dict(vars(blob)) if blob is not None else {}
+
+
+def ingest_source(
+    store: Store,
+    *,
+    source: str,
+    connector: str,
+    config: dict[str, Any],
+    mappings: Mapping[str, MappingSpec],
+    mapping_names: Mapping[str, str] | None = None,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Read every mapped stream of one source into the store; never raises for bad data."""
+    run = _Ingest(store, source, mappings, mapping_names or {}, progress)
+    with store.session() as session:
+        states = all_states(session, source)
+    module = load_connector(connector)
+    try:
+        for message in module.iter_airbyte_messages(config, list(mappings), states):
+            if message.type == Type.RECORD and message.record is not None:
+                run.on_record(message.record.stream, message.record.data)
+            elif message.type == Type.STATE:
+                parsed = _state_of(message)
+                if parsed:
+                    run.on_state(*parsed)
+            elif message.type == Type.TRACE and message.trace and message.trace.type == TraceType.ERROR:
+                error = message.trace.error
+                stream = error.stream_descriptor.name if error.stream_descriptor else None
+                text = redact(error.message or "the source reported an error")
+                if stream and stream in run.buffers:
+                    run.report.stream(stream).error = text
+                else:
+                    run.report.error = text
+    except AirbyteTracedException as exc:
+        # the CDK raises once at the end when any stream failed; those errors are already recorded
+        if not any(s.error for s in run.report.streams.values()):
+            run.report.error = redact(exc.message or str(exc))
+    run.finish()
+    for stream, counts in run.report.streams.items():
+        if counts.error:
+            log.warning("source %s stream %s failed: %s", source, stream, counts.error)
+    return run.report
