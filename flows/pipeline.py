@@ -52,9 +52,9 @@ def ingest_task(project: Project, store: Store, source_name: str) -> tuple[Inges
     mappings = project.mappings_for(source)
     config = {"base_dir": str(project.base_dir), **source.config}
     with recorded_run(store, "ingest", source.name, _orchestrator_id()) as run:
+        names = {stream: path.name for stream, path in source.streams.items()}
         report = ingest_source(store, source=source.name, connector=source.connector, config=config,
-                               mappings=mappings, mapping_names={s: p.name for s, p in source.streams.items()},
-                               progress=progress_sink.get())
+                               mappings=mappings, mapping_names=names, progress=progress_sink.get())
         run.counts = {name: asdict(s) for name, s in report.streams.items()}
         run.error = report.error or "; ".join(s.error for s in report.streams.values() if s.error) or None
     return report, time.perf_counter() - started

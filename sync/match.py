@@ -59,8 +59,7 @@ def match_store(store: Store, matcher: Matcher, *, run_id: str | None = None) ->
         delete_links_for_missing(session)
         stored = load_customer_records(session)
         records = [
-            MatchRecord(key=row.pk, customer=Customer.model_validate(row.canonical), seen_at=row.first_seen_at)
-            for row in stored
+            MatchRecord(row.pk, Customer.model_validate(row.canonical), row.first_seen_at) for row in stored
         ]
         by_key = {r.key: r for r in records}
         clusters = matcher.match(records)
