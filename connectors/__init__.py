@@ -1,0 +1,1 @@
+"""Connectors to outside systems, one sub-package per system (see DESIGN.md)."""
