@@ -178,7 +178,7 @@ def load_project(path: Path, *, check_mappings: bool = True) -> Project:
         raise ConfigError(f"{file}: not valid YAML: {exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{file}: the top level must be a mapping of keys (sources:, store:, ...)")
-    data = _interpolate(data, "", file)
+    data = {key: value for key, value in _interpolate(data, "", file).items() if value is not None}
     try:
         project = Project.model_validate({**data, "base_dir": path.parent.resolve()})
     except ValidationError as exc:
