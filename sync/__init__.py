@@ -1,0 +1,1 @@
+"""The sync stage: the store, ingest apply, push planning, retries, dead letters and audit."""
