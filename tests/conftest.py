@@ -1,0 +1,99 @@
+"""Shared fixtures: a fresh store on SQLite and, when configured, on PostgreSQL.
+
+PostgreSQL tests run when CRMSYNC_TEST_DATABASE_URL names a server (any database on it;
+each test gets its own new database there). Without it they are skipped, except on CI
+(CI=true), where a missing PostgreSQL is a failure rather than a silent skip.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# The project is not pip-installed in development: make its packages importable for `pytest`.
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import URL, Engine, create_engine, make_url  # noqa: E402
+from sqlalchemy.exc import OperationalError  # noqa: E402
+
+from sync.store import Store, open_store  # noqa: E402
+
+PG_ENV = "CRMSYNC_TEST_DATABASE_URL"
+START_POSTGRES = ("start it with `pg_ctlcluster --skip-systemctl-redirect "
+                  "$(ls /etc/postgresql) main start` (or your service manager), "
+                  f"or point {PG_ENV} at a running server")
+
+
+def _on_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
+
+
+def _admin_url() -> URL:
+    raw = os.environ.get(PG_ENV, "").strip()
+    if not raw:
+        message = (f"PostgreSQL tests need {PG_ENV}, e.g. "
+                   "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+        if _on_ci():
+            pytest.fail(f"{message}; on CI (CI=true) they must not be skipped", pytrace=False)
+        pytest.skip(message)
+    url = make_url(raw)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres_admin() -> Iterator[Engine]:
+    """An AUTOCOMMIT engine on the test server, for creating and dropping test databases."""
+    url = _admin_url()
+    engine = create_engine(url, isolation_level="AUTOCOMMIT",
+                           connect_args={"connect_timeout": 5})
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except OperationalError as exc:
+        engine.dispose()
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        pytest.fail(f"PostgreSQL at {url.render_as_string(hide_password=True)} ({PG_ENV}) is "
+                    f"unreachable: {reason}. Tests never skip in this case: "
+                    f"{START_POSTGRES}.", pytrace=False)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def postgres_url(postgres_admin: Engine) -> Iterator[str]:
+    """The URL of a new, empty database on the test server, dropped after the test."""
+    name = f"crmsync_t_{secrets.token_hex(6)}"
+    with postgres_admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield postgres_admin.url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with postgres_admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A URL for an empty store: an SQLite file, then a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'crmsync.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    """An opened, migrated store on each backend."""
+    opened = open_store(store_url)
+    try:
+        yield opened
+    finally:
+        opened.dispose()
