@@ -133,7 +133,7 @@ def upsert_source_records(
         inserted = session.execute(
             insert(SourceRecord).returning(
                 SourceRecord.id, SourceRecord.source, SourceRecord.stream,
-                SourceRecord.source_record_id, sort_by_parameter_order=True),
+                SourceRecord.source_record_id),
             new_rows)
         for row in inserted:
             key = (row.source, row.stream, row.source_record_id)
