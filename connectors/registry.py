@@ -7,9 +7,10 @@ import pkgutil
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from airbyte_cdk.models import AirbyteMessage
+if TYPE_CHECKING:  # importing airbyte_cdk costs a second; only the stages that read need it
+    from airbyte_cdk.models import AirbyteMessage
 
 __all__ = ["ConnectorModule", "available_connectors", "load_connector"]
 

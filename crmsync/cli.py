@@ -34,19 +34,33 @@ ConfigOption = Annotated[
 PACKAGE_DIR = Path(__file__).parent
 
 
-@app.callback()
-def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show INFO logs.")] = False) -> None:
+_VERBOSE = False
+
+
+def _configure_logging() -> None:
+    """Our log format and redaction; re-applied after airbyte_cdk's import rewires logging."""
     from rich.logging import RichHandler
 
     from sync.redaction import install_log_redaction
 
-    level = logging.INFO if verbose else logging.WARNING
+    level = logging.INFO if _VERBOSE else logging.WARNING
     logging.basicConfig(level=level, format="%(name)s: %(message)s",
                         handlers=[RichHandler(console=err, show_path=False)], force=True)
+    airbyte = logging.getLogger("airbyte")  # the CDK prints JSON log lines to stdout otherwise
+    airbyte.handlers.clear()
+    airbyte.propagate = True
+    airbyte.setLevel(level)
     install_log_redaction()
+
+
+@app.callback()
+def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show INFO logs.")] = False) -> None:
+    global _VERBOSE
+    _VERBOSE = verbose
+    _configure_logging()
     # Prefect reads its settings on import; keep its console chatter at our level.
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if verbose else "WARNING")
-    os.environ.setdefault("PREFECT_LOGGING_TO_API_BATCH_INTERVAL", "0.3")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no network here, no telemetry
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -100,6 +114,7 @@ def _run_pipeline(config: Path) -> None:
     from crmsync.report import print_pipeline_report, progress_bars
     from flows import pipeline_flow, progress_sink
 
+    _configure_logging()
     project = _project(config)
     _store(project).dispose()  # applies migrations up front, with a clear error if the store is unreachable
     with progress_bars(console) as progress:
@@ -152,6 +167,7 @@ def ingest(
     from crmsync.report import print_ingest_reports, progress_bars
     from flows import ingest_flow, progress_sink
 
+    _configure_logging()
     project = _project(config)
     try:
         project.source(source)
@@ -174,6 +190,7 @@ def match(config: ConfigOption = Path(DEFAULT_PROJECT_FILE)) -> None:
     from crmsync.report import print_match_report
     from flows import match_flow
 
+    _configure_logging()
     _project(config)
     print_match_report(console, match_flow(str(config.resolve())))
 

@@ -1,0 +1,85 @@
+"""The README's first command, as a newcomer runs it: `crmsync demo`, then again."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from tests.app.snapshot import store_snapshot
+
+pytestmark = [pytest.mark.prefect, pytest.mark.slow]
+
+
+def crmsync(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "crmsync", *args], cwd=cwd, env=env, text=True,
+                          capture_output=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def demo_runs(tmp_path_factory, cli_env):
+    workdir = tmp_path_factory.mktemp("demo")
+    first = crmsync("demo", cwd=workdir, env=cli_env)
+    assert first.returncode == 0, first.stdout + first.stderr
+    url = f"sqlite:///{workdir / 'crmsync-demo' / 'crmsync.db'}"
+    snapshot = store_snapshot(url)
+    second = crmsync("demo", cwd=workdir, env=cli_env)
+    assert second.returncode == 0, second.stdout + second.stderr
+    return workdir / "crmsync-demo", first, second, snapshot, store_snapshot(url)
+
+
+def test_demo_lands_golden_records_in_sqlite_and_xlsx(demo_runs) -> None:
+    folder, first, _, snapshot, _ = demo_runs
+    out = first.stdout
+    assert "Ingest" in out and "Match" in out and "golden records" in out
+    golden = [g for g in snapshot["golden"] if g[1] == "active"]
+    records = [r for r in snapshot["records"] if r[3] == "customer"]
+    assert 40 < len(golden) < len(records)  # duplicates were merged, distinct people kept apart
+    sheet = load_workbook(folder / "golden.xlsx")["Golden records"]
+    assert sheet.max_row - 1 == len(golden)
+    assert [c.value for c in sheet[1]][:3] == ["Golden ID", "Full name", "Given name"]
+    names = {row[1] for row in sheet.iter_rows(min_row=2, values_only=True)}
+    assert any("Иван" in (n or "") for n in names)
+    assert any("शर्मा" in (n or "") for n in names)
+
+
+def test_demo_reports_quarantined_rows_with_file_row_and_field(demo_runs) -> None:
+    _, first, _, snapshot, _ = demo_runs
+    assert "customers.xlsx, sheet 'Customers', row" in first.stdout
+    assert "column 'Phone': 'ask reception' is not a phone number" in first.stdout
+    assert any(q[4] == "Phone" for q in snapshot["quarantine"])
+
+
+def test_second_run_changes_nothing(demo_runs) -> None:
+    _, _, second, before, after = demo_runs
+    assert after == before  # same records, versions, golden ids, links, quarantine
+    assert "0 new, 0 changed" in second.stdout
+    for line in second.stdout.splitlines():
+        if line.startswith("│ ") and "ok" in line:
+            cells = [c.strip() for c in line.split("│")]
+            assert cells[4] == "0" and cells[5] == "0", line  # New, Changed
+
+
+def test_status_lists_the_runs(demo_runs, cli_env) -> None:
+    folder = demo_runs[0]
+    result = crmsync("status", "-c", str(folder / "crmsync.yaml"), cwd=folder, env=cli_env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("completed") >= 12  # 2 runs × (4 ingests + match + export)
+
+
+def test_cp1251_csv_was_decoded(demo_runs) -> None:
+    records = demo_runs[3]["records"]
+    legacy = [r for r in records if r[0] == "legacy"]
+    assert legacy and all("Ð" not in r[7] for r in legacy)  # no mojibake
+    assert any("Ромашка" in r[7] or "Иван" in r[7] for r in legacy)
+
+
+def test_db_upgrade_reports_the_revision(demo_runs, cli_env) -> None:
+    folder = demo_runs[0]
+    result = crmsync("db", "upgrade", "-c", str(folder / "crmsync.yaml"), cwd=folder, env=cli_env)
+    assert result.returncode == 0, result.stderr
+    assert "at revision" in result.stdout and os.fspath(folder) in result.stdout
