@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from connectors.files.config import FileEntry, FilesConfig, FilesConfigError, parse_config
 from connectors.files.model import BadRow, FileReadError, Row, Table
 from connectors.files.readers import list_sheets, read_table
-from connectors.files.source import FilesSource, FileStream, iter_airbyte_messages
+
+if TYPE_CHECKING:
+    from connectors.files.source import FilesSource, FileStream, iter_airbyte_messages
 
 __all__ = [
     "BadRow",
@@ -22,3 +26,15 @@ __all__ = [
     "parse_config",
     "read_table",
 ]
+
+_SOURCE_NAMES = frozenset({"FilesSource", "FileStream", "iter_airbyte_messages"})
+
+
+def __getattr__(name: str) -> Any:
+    # Importing airbyte_cdk configures the root logger to print Airbyte JSON to stdout, so
+    # the source is only imported by those who use it; the readers stay side-effect free.
+    if name in _SOURCE_NAMES:
+        from connectors.files import source
+
+        return getattr(source, name)
+    raise AttributeError(f"module 'connectors.files' has no attribute {name!r}")
