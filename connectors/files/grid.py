@@ -106,15 +106,19 @@ def detect_header(rows: Sequence[RawRow]) -> int:
     if not window:
         return 0
     widest = max(sum(1 for c in cells if not is_blank(c)) for _, cells in window)
+    fallback: int | None = None
     for index, (_, cells) in enumerate(window):
         filled = [c for c in cells if not is_blank(c)]
         distinct = {str(render_value(c)).strip() for c in filled}
-        if len(distinct) < 2 or len(distinct) < HEADER_MIN_SHARE * widest:
-            continue
         texts = sum(1 for c in filled if is_textual(c))
-        if texts * 2 > len(filled):
+        if len(distinct) < 2 or texts * 2 <= len(filled):
+            continue
+        if len(distinct) >= HEADER_MIN_SHARE * widest:
             return index
-    return 0
+        if fallback is None:
+            # Narrower than the data (repeated or blank header cells): still better than a title.
+            fallback = index
+    return fallback if fallback is not None else 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,17 +73,21 @@ def _has_object_list(document: Mapping[str, object]) -> bool:
 
 
 def _looks_like_json_lines(text: str) -> bool:
-    lines = [line for line in text.split("\n") if line.strip()]
+    """JSON Lines: the first line is an object, or most lines are and none is indented."""
+    lines = [line.rstrip("\r") for line in text.split("\n") if line.strip()]
     if not lines:
         return False
     parsed = 0
-    for line in lines:
+    for index, line in enumerate(lines):
         try:
-            if isinstance(json.loads(line), dict):
-                parsed += 1
+            is_object = isinstance(json.loads(line), dict)
         except json.JSONDecodeError:
-            continue
-    return parsed * 2 >= len(lines)
+            is_object = False
+        if index == 0 and is_object:
+            return True
+        parsed += is_object
+    indented = any(line[:1].isspace() for line in lines)
+    return not indented and parsed * 2 > len(lines)
 
 
 def read_json(data: bytes, path: Path, *, fingerprint: str, encoding: str | None = None) -> Table:
