@@ -261,8 +261,8 @@ def generate(out_dir: Path = SAMPLES_DIR) -> list[list[Ref]]:
     (out_dir / "truth.json").write_text(
         json.dumps(truth, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
     )
-    readme = out_dir.parent / "README.md"
-    if readme.exists():
+    readme = SAMPLES_DIR.parent / "README.md"
+    if out_dir.resolve() == SAMPLES_DIR and readme.exists():
         text = readme.read_text(encoding="utf-8")
         text = re.sub(
             r"(<!-- clusters:start -->\n)(?:.*?\n)?(<!-- clusters:end -->)",
