@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from connectors.files.model import BadRow, FileReadError, Row, Table, unique_name
+
+logger = logging.getLogger(__name__)
 
 FILE_KEY = "_file"
 SHEET_KEY = "_sheet"
@@ -38,16 +41,20 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
+def check_primary_key(table: Table, primary_key: Sequence[str] | None) -> None:
+    """Fail with a clear message when a primary_key column is not in the table."""
+    missing = [c for c in primary_key or () if c not in table.columns]
+    if missing:
+        raise FileReadError(
+            table.path,
+            f"primary_key column '{missing[0]}' not found "
+            f"(columns: {', '.join(table.columns)}); fix \"primary_key\"",
+        )
+
+
 def record_ids(table: Table, primary_key: Sequence[str] | None = None) -> list[str]:
     """One id per table row: primary-key values joined by '|', else a content hash made unique."""
-    if primary_key:
-        missing = [c for c in primary_key if c not in table.columns]
-        if missing:
-            raise FileReadError(
-                table.path,
-                f"primary_key column '{missing[0]}' not found "
-                f"(columns: {', '.join(table.columns)}); fix \"primary_key\"",
-            )
+    check_primary_key(table, primary_key)
     ids: list[str] = []
     seen: Counter[str] = Counter()
     for row in table.rows:
@@ -62,6 +69,13 @@ def record_ids(table: Table, primary_key: Sequence[str] | None = None) -> list[s
         # Primary keys identify a row by definition; only content hashes need telling apart.
         count = seen[base]
         ids.append(base if count == 1 or (primary_key and isinstance(row, Row)) else f"{base}#{count}")
+    if primary_key:
+        repeated = sum(n - 1 for n in seen.values() if n > 1)
+        if repeated:
+            logger.warning(
+                "%s: %d row(s) repeat a primary_key value of an earlier row; they share its "
+                "_record_id", table.file, repeated,
+            )
     return ids
 
 

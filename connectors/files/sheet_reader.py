@@ -49,18 +49,22 @@ class Workbook:
     fingerprint: str
     sheets: tuple[str, ...]
     visible: tuple[str, ...]
-    _source: object = field(repr=False, default=None)
+    _source: openpyxl.Workbook | python_calamine.CalamineWorkbook | None = field(
+        repr=False, default=None
+    )
     _grids: dict[str, list[RawRow]] = field(default_factory=dict, repr=False)
 
     def grid(self, sheet: str) -> list[RawRow]:
-        """The sheet's non-merged-aware cells, numbered like Excel rows, merged ranges filled."""
+        """The sheet's raw cells by Excel row number (from 1), merged ranges filled."""
         if sheet not in self.sheets:
             raise sheet_not_found(self.path, sheet, self.sheets)
         if sheet not in self._grids:
-            if self.file_format == "xlsx":
+            if isinstance(self._source, openpyxl.Workbook):
                 self._grids[sheet] = _openpyxl_grid(self._source, sheet)
-            else:
+            elif isinstance(self._source, python_calamine.CalamineWorkbook):
                 self._grids[sheet] = _calamine_grid(self._source, sheet, self.path)
+            else:
+                raise FileReadError(self.path, "workbook was not loaded")
         return self._grids[sheet]
 
 
@@ -144,8 +148,7 @@ def _reason(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
-def _openpyxl_grid(book: object, sheet: str) -> list[RawRow]:
-    assert isinstance(book, openpyxl.Workbook)
+def _openpyxl_grid(book: openpyxl.Workbook, sheet: str) -> list[RawRow]:
     ws = book[sheet]
     rows: list[list[object]] = [
         list(values)
@@ -193,8 +196,9 @@ def _load_calamine(data: bytes, path: Path, file_format: str, fingerprint: str) 
     return Workbook(path, file_format, fingerprint, sheets, visible, _source=book)
 
 
-def _calamine_grid(book: object, sheet: str, path: Path) -> list[RawRow]:
-    assert isinstance(book, python_calamine.CalamineWorkbook)
+def _calamine_grid(
+    book: python_calamine.CalamineWorkbook, sheet: str, path: Path
+) -> list[RawRow]:
     try:
         ws = book.get_sheet_by_name(sheet)
         rows: list[list[object]] = [list(r) for r in ws.to_python(skip_empty_area=False)]

@@ -38,7 +38,13 @@ from connectors.files.config import (
 )
 from connectors.files.model import FileReadError, Table
 from connectors.files.readers import list_sheets, read_table, resolve_format
-from connectors.files.records import RECORD_ID_KEY, ROW_KEY, iter_records, json_schema, record_ids
+from connectors.files.records import (
+    RECORD_ID_KEY,
+    ROW_KEY,
+    check_primary_key,
+    iter_records,
+    json_schema,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +113,7 @@ class FileStream(Stream, CheckpointMixin):
                 delimiter=self.entry.delimiter,
                 header_row=self.entry.header_row,
             )
-            record_ids(self._table, self.entry.primary_key)  # fails early on a bad primary_key
+            check_primary_key(self._table, self.entry.primary_key)
         return self._table
 
     def get_json_schema(self) -> Mapping[str, Any]:

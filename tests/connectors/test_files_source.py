@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -195,3 +196,27 @@ def test_json_schema_lists_columns_and_metadata(tmp_path: Path) -> None:
     assert stream.source_defined_primary_key == [["_record_id"]]
     assert stream.default_cursor_field == ["_row"]
     assert {m.value for m in stream.supported_sync_modes} == {"full_refresh", "incremental"}
+
+
+def test_full_refresh_mode_checkpoints_the_same_way(tmp_path: Path) -> None:
+    from airbyte_cdk.models import SyncMode
+
+    from connectors.files.source import configured_catalog
+
+    numbered_csv(tmp_path / "p.csv", 7)
+    catalog = configured_catalog(["p"])
+    catalog.streams[0].sync_mode = SyncMode.full_refresh
+    config = config_for({"path": "p.csv"}, base_dir=tmp_path, every=3)
+    messages = list(FilesSource().read(logging.getLogger("test"), config, catalog, []))
+    assert [(s["position"], s["complete"]) for s in states(messages)] == [
+        (3, False), (6, False), (7, True)]
+
+
+def test_repeated_primary_key_values_are_logged(tmp_path: Path,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    (tmp_path / "c.csv").write_text("id,n\n1,a\n1,b\n", encoding="utf-8")
+    config = config_for({"path": "c.csv", "primary_key": ["id"]}, base_dir=tmp_path)
+    with caplog.at_level("WARNING", logger="connectors"):
+        ids = [r["_record_id"] for r in records(run(config))]
+    assert ids == ["1", "1"]
+    assert "1 row(s) repeat a primary_key value" in caplog.text
