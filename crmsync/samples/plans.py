@@ -53,7 +53,7 @@ CUSTOMER_ROWS: list[Plan] = [
     {"key": "george", "phone": "020 7946 0321"},
     {"key": "arjun", "phone": "+91-98220-98765"},
     {"key": "felix", "phone": "+49 69 12345678", "last": dt.datetime(2023, 12, 5, 10, 15)},
-    {"key": "rahul", "name": "Rahul Sharma", "phone": "098765 43210", "company": "Sharma Exports"},
+    {"key": "rahul", "name": "राहुल शर्मा ", "phone": "098765 43210", "company": "Sharma Exports"},
     {"key": "lucia", "phone": "+34 612 34 56 78"},
     {"key": "priya", "copy_of": 3},
     {"key": "brian", "phone": "(503) 555-0190"},
@@ -107,7 +107,7 @@ CSV_ROWS: list[Plan] = [
 # form_submissions.json: submissions 1..15 (F-1001..F-1015).
 FORM_ROWS: list[Plan] = [
     {"key": "laura", "phone": "(404) 555-0163", "message": "Do you offer annual billing?"},
-    {"key": "rahul", "name": "Rahul Sharma", "phone": "+91 98765 43210",
+    {"key": "sneha", "email": "Sneha.Reddy@gmail.com", "phone": "098490 11223",
      "message": "Need a quote for 20 seats."},
     {"key": "emily", "phone": "(212) 555-0187", "message": "Please call me about the demo."},
     {"key": "neha", "phone": "+91 98190 76543", "message": "Is there an India data centre?"},
