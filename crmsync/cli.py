@@ -16,8 +16,9 @@ from rich.console import Console
 from crmsync.config import DEFAULT_PROJECT_FILE, ConfigError, Project, load_project
 
 _STARTED = time.perf_counter()
-console = Console()
-err = Console(stderr=True)
+# Piped output (CI logs, `| less`) gets a fixed width wide enough for the summary tables.
+console = Console(width=None if sys.stdout.isatty() else 140)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
 
 app = typer.Typer(
     help="crmsync: pull customer data from spreadsheets, forms, calls and CRMs, keep one golden "

@@ -133,13 +133,30 @@ def _row_region(options: Mapping[str, Any], ctx: RowContext) -> str | None:
     return options.get("region") or ctx.defaults.get("phone_region")
 
 
+def _phone_with_fallbacks(text: str, region: str | None, fallbacks: list[str]) -> str:
+    try:
+        return normalize_phone(text, region)
+    except TransformError:
+        if text.lstrip().startswith("+"):
+            raise
+        for other in fallbacks:  # a national number valid in exactly the next listed country
+            try:
+                return normalize_phone(text, other)
+            except TransformError:
+                continue
+        raise
+
+
 @_register("phone")
 def _phone(value: Any, options: Mapping[str, Any], ctx: RowContext) -> Any:
+    """Phones to E.164: region from `region_from` column, `region`, or defaults; then `fallback_regions`."""
     text = clean_text(value)
     if text is None:
         return []
     region = _row_region(options, ctx)
-    phones = [normalize_phone(part, region) for part in _PHONE_SPLIT.split(text) if part.strip()]
+    fallbacks = options.get("fallback_regions", ctx.defaults.get("phone_fallback_regions", []))
+    parts = [part for part in _PHONE_SPLIT.split(text) if part.strip()]
+    phones = [_phone_with_fallbacks(part, region, [str(r) for r in fallbacks]) for part in parts]
     return list(dict.fromkeys(phones))
 
 
@@ -147,7 +164,9 @@ _COUNTRY_ALIASES = {
     "россия": "RU", "рф": "RU", "russia": "RU", "usa": "US", "u.s.a.": "US", "сша": "US",
     "uk": "GB", "england": "GB", "great britain": "GB", "deutschland": "DE", "германия": "DE",
     "грузия": "GE", "საქართველო": "GE", "индия": "IN", "भारत": "IN", "казахстан": "KZ",
-    "украина": "UA", "беларусь": "BY",
+    "украина": "UA", "беларусь": "BY", "turkey": "TR", "турция": "TR", "holland": "NL",
+    "the netherlands": "NL", "south korea": "KR", "korea": "KR", "russian federation": "RU",
+    "czech republic": "CZ", "ivory coast": "CI", "uae": "AE", "emirates": "AE", "vietnam": "VN",
 }
 
 

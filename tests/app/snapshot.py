@@ -17,7 +17,7 @@ def store_snapshot(url: str, *, with_golden_ids: bool = True) -> dict[str, Any]:
                 return [tuple(r) for r in conn.execute(text(sql))]
 
             def js(value: Any) -> str:
-                return json.dumps(json.loads(value) if isinstance(value, str) else value, sort_keys=True)
+                return json.dumps(json.loads(value) if isinstance(value, str) else value, sort_keys=True, ensure_ascii=False)
 
             records = sorted(
                 (r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), js(r[7]))

@@ -103,3 +103,13 @@ def test_int_bool_map_split() -> None:
     assert run("split", "vip, wholesale,") == ["vip", "wholesale"]
     with pytest.raises(TransformError):
         run("int", "many")
+
+
+def test_fallback_regions_rescue_foreign_national_numbers_only_when_valid() -> None:
+    options = {"fallback_regions": ["US", "GB"]}
+    assert run("phone", "(305) 555-0148", options) == ["+13055550148"]  # invalid in RU, valid in US
+    assert run("phone", "8 912 345 67 89", options) == ["+79123456789"]  # default region first
+    with pytest.raises(TransformError, match="region RU"):
+        run("phone", "12-34", options)
+    with pytest.raises(TransformError):
+        run("phone", "+7 305 555 0148", options)  # an explicit country code is never re-guessed
