@@ -34,15 +34,27 @@ class StoreConfig(_Model):
     url: str | None = Field(None, description="SQLAlchemy URL; CRMSYNC_DATABASE_URL overrides it")
 
 
+def _check_region(value: str) -> str:
+    if not re.fullmatch(r"[A-Z]{2}", value):
+        raise ValueError(f"{value!r} is not a two-letter ISO country code such as RU, US, IN")
+    return value
+
+
 class Defaults(_Model):
     phone_region: str | None = Field(None, description="ISO country for national phone numbers")
+    phone_fallback_regions: list[str] = Field(
+        default_factory=list, description="countries to try, in order, when a national number is invalid"
+    )
 
     @field_validator("phone_region")
     @classmethod
     def _region(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"[A-Z]{2}", value):
-            raise ValueError(f"{value!r} is not a two-letter ISO country code such as RU, US, IN")
-        return value
+        return None if value is None else _check_region(value)
+
+    @field_validator("phone_fallback_regions")
+    @classmethod
+    def _fallbacks(cls, value: list[str]) -> list[str]:
+        return [_check_region(v) for v in value]
 
 
 class SourceConfig(_Model):
@@ -133,7 +145,7 @@ class Project(_Model):
         specs = {}
         for stream, path in source.streams.items():
             spec = load_mapping(self.resolve(path))
-            defaults = self.defaults.model_dump(exclude_none=True)
+            defaults = {k: v for k, v in self.defaults.model_dump().items() if v not in (None, [])}
             specs[stream] = spec.model_copy(update={"defaults": {**defaults, **spec.defaults}})
         return specs
 
