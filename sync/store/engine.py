@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,6 +46,8 @@ _SQLITE_PRAGMAS = (
 )
 # Any constant works; it only has to be the same for every crmsync process.
 _PG_MIGRATION_LOCK = 0x63726D73796E63
+# Alembic's `context` and `op` are module-level proxies: one migration per process at a time.
+_UPGRADE_LOCK = threading.Lock()
 
 
 class StoreError(RuntimeError):
@@ -195,7 +198,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     config = _alembic_config()
     script = ScriptDirectory.from_config(config)
     url = engine.url.render_as_string(hide_password=True)
-    with engine.connect() as conn, _migration_transaction(conn):
+    with _UPGRADE_LOCK, engine.connect() as conn, _migration_transaction(conn):
         _check_not_newer(conn, script, url)
         before = MigrationContext.configure(conn).get_current_revision()
         config.attributes["connection"] = conn

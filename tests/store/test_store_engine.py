@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -15,14 +19,20 @@ from sqlalchemy.exc import IntegrityError, StatementError
 from sync.store import (
     Store,
     StoreError,
+    UpsertCounts,
+    attach_interactions,
     current_revision,
     default_database_url,
     get_run,
     head_revision,
     make_engine,
     open_store,
+    quarantine_rows,
+    set_links,
     start_run,
     upgrade,
+    upsert_interactions,
+    upsert_source_records,
 )
 from sync.store.models import Base
 
@@ -175,3 +185,31 @@ def test_password_never_reaches_logs_or_repr(
         store.dispose()
     assert "upgraded from empty to 0001" in caplog.text
     assert "hunter2-secret" not in caplog.text
+
+
+def test_concurrent_first_opens_migrate_once(store_url: str) -> None:
+    # Separate processes, as with two flows starting at once; they all start at `go`.
+    script = ("import sys, time; from sync.store import open_store; "
+              "time.sleep(max(0.0, float(sys.argv[2]) - time.time())); "
+              "open_store(sys.argv[1]).dispose()")
+    go = str(time.time() + 2.0)
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    procs = [subprocess.Popen([sys.executable, "-c", script, store_url, go], cwd=root, env=env,
+                              stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    results = [(proc.wait(timeout=60), proc.stderr.read() if proc.stderr else "")
+               for proc in procs]
+    assert [code for code, _ in results] == [0, 0, 0, 0], [err for _, err in results]
+    engine = make_engine(store_url)
+    assert current_revision(engine) == "0001"
+    engine.dispose()
+
+
+def test_empty_batches_are_harmless(store: Store) -> None:
+    with store.session() as session:
+        assert upsert_source_records(session, [], seen_at=datetime.now(UTC),
+                                     pass_id=None) == UpsertCounts()
+        assert set_links(session, [], now=datetime.now(UTC)) == 0
+        assert quarantine_rows(session, [], seen_at=datetime.now(UTC), pass_id=None) == 0
+        upsert_interactions(session, [])
+        assert attach_interactions(session, {}, {}) == 0
