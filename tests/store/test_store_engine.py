@@ -16,6 +16,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import event, inspect, make_url, text
 from sqlalchemy.exc import IntegrityError, StatementError
 
+import sync.store.engine as engine_module
 from sync.store import (
     Store,
     StoreError,
@@ -213,3 +214,25 @@ def test_empty_batches_are_harmless(store: Store) -> None:
         assert quarantine_rows(session, [], seen_at=datetime.now(UTC), pass_id=None) == 0
         upsert_interactions(session, [])
         assert attach_interactions(session, {}, {}) == 0
+
+
+def test_a_migration_that_fails_half_way_leaves_nothing_behind(
+        store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    real_upgrade = engine_module.command.upgrade
+
+    def upgrade_then_crash(config, revision):  # type: ignore[no-untyped-def]
+        real_upgrade(config, revision)
+        raise KeyboardInterrupt("killed after the DDL, before the commit")
+
+    monkeypatch.setattr(engine_module.command, "upgrade", upgrade_then_crash)
+    engine = make_engine(store_url)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            upgrade(engine)
+        assert current_revision(engine) is None
+        assert not TABLES & set(inspect(engine).get_table_names())
+        monkeypatch.undo()
+        upgrade(engine)
+        assert current_revision(engine) == "0001"
+    finally:
+        engine.dispose()
