@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -131,7 +131,7 @@ def _build(spec: MappingSpec, values: dict[str, Any], ref: SourceRef,
             values.setdefault("custom", {})["name"] = name
         occurred = values.get("occurred_at")
         if occurred is not None and not isinstance(occurred, datetime):
-            values["occurred_at"] = datetime.combine(occurred, datetime.min.time())
+            values["occurred_at"] = datetime.combine(occurred, datetime.min.time(), tzinfo=UTC)
         return MapResult(Interaction(ref=ref, kind=spec.kind, **values), [], warnings)
     except ValidationError as exc:
         reasons = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())

@@ -12,7 +12,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from sync.store import Store, current_links, load_golden, open_quarantine
+from sync.store import Store, current_links, load_customer_records, load_golden, open_quarantine
 
 __all__ = ["ExportReport", "export_xlsx"]
 
@@ -70,7 +70,8 @@ def export_xlsx(store: Store, path: Path) -> ExportReport:
     """Write golden records and open quarantine rows; the same store gives the same file."""
     with store.session() as session:
         golden = load_golden(session)
-        members = Counter(current_links(session).values())
+        live = {record.pk for record in load_customer_records(session)}
+        members = Counter(g for pk, g in current_links(session).items() if pk in live)
         quarantine = open_quarantine(session)
     golden_rows = []
     for golden_id in sorted(golden, key=lambda g: (golden[g].fields.get("full_name") or "", g)):

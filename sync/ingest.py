@@ -19,6 +19,7 @@ from connectors.registry import load_connector
 from mappings import MappingSpec, SourceRef, content_hash, map_row
 from sync.redaction import redact
 from sync.store import (
+    InteractionIndexIn,
     QuarantineIn,
     SourceRecordIn,
     Store,
@@ -27,6 +28,7 @@ from sync.store import (
     quarantine_rows,
     resolve_missing_quarantine,
     save_state,
+    upsert_interactions,
     upsert_source_records,
 )
 
@@ -149,6 +151,8 @@ class _Ingest:
             self._map(stream, buffer, data, records, bad)
         with self.store.session() as session:
             upserted = upsert_source_records(session, records, seen_at=now, pass_id=pass_id)
+            if buffer.spec.entity == "interaction" and records:
+                upsert_interactions(session, _interaction_index(records, upserted.pks))
             quarantine_rows(session, bad, seen_at=now, pass_id=pass_id)
             if state is not None:
                 save_state(session, self.source, stream, state)
@@ -195,6 +199,19 @@ class _Ingest:
             source_updated_at=getattr(result.record, "source_updated_at", None)
             or getattr(result.record, "occurred_at", None),
         ))
+
+
+def _interaction_index(records: list[SourceRecordIn], pks: Mapping[Any, int]) -> list[InteractionIndexIn]:
+    index = []
+    for record in records:
+        pk = pks[(record.source, record.stream, record.source_record_id)]
+        canonical = record.canonical
+        occurred = canonical.get("occurred_at")
+        index.append(InteractionIndexIn(
+            source_record_pk=pk, kind=canonical["kind"], phone=canonical.get("phone"),
+            email=canonical.get("email"), occurred_at=datetime.fromisoformat(occurred) if occurred else None,
+        ))
+    return index
 
 
 def _state_of(message: AirbyteMessage) -> tuple[str, dict[str, Any]] | None:

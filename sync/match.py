@@ -16,7 +16,6 @@ from sync.store import (
     append_audit,
     attach_interactions,
     current_links,
-    delete_links_for_missing,
     load_customer_records,
     load_golden,
     retire_golden,
@@ -56,7 +55,8 @@ def match_store(store: Store, matcher: Matcher, *, run_id: str | None = None) ->
     now = datetime.now(UTC)
     actor = f"flow:{run_id}" if run_id else "system"
     with store.session() as session:
-        delete_links_for_missing(session)
+        # Links of deleted source records are kept on purpose: if the record comes back, it votes
+        # for its old golden id and the id survives the round trip.
         stored = load_customer_records(session)
         records = [
             MatchRecord(row.pk, Customer.model_validate(row.canonical), row.first_seen_at) for row in stored

@@ -9,21 +9,14 @@ from __future__ import annotations
 
 import os
 import secrets
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import URL, Engine, create_engine, make_url
+from sqlalchemy.exc import OperationalError
 
-# The project is not pip-installed in development: make its packages importable for `pytest`.
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from sqlalchemy import URL, Engine, create_engine, make_url  # noqa: E402
-from sqlalchemy.exc import OperationalError  # noqa: E402
-
-from sync.store import Store, open_store  # noqa: E402
+from sync.store import Store, open_store
 
 PG_ENV = "CRMSYNC_TEST_DATABASE_URL"
 START_POSTGRES = ("start it with `pg_ctlcluster --skip-systemctl-redirect "

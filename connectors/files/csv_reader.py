@@ -27,6 +27,9 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
 # When several single-byte code pages decode a file equally well, prefer the ones
 # that spreadsheets in our users' regions actually export.
 _PREFERRED = ("cp1252", "cp1251", "koi8_r", "cp866", "latin_1", "iso8859_15", "cp1250")
+# Spreadsheet exports without a BOM that are not UTF-8 are single-byte code pages in practice;
+# letting the detector consider multi-byte East Asian codecs makes it misread short Cyrillic files.
+_CANDIDATES = (*_PREFERRED, "iso8859_5", "mac_cyrillic", "cp1253", "cp1254", "cp1257", "iso8859_2")
 _CHAOS_TOLERANCE = 0.1
 _SNIFF_BYTES = 64 * 1024
 _DELIMITER_ALIASES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
@@ -43,7 +46,7 @@ def detect_encoding(data: bytes) -> str:
         pass
     else:
         return "utf-8"
-    results = list(charset_normalizer.from_bytes(data))
+    results = list(charset_normalizer.from_bytes(data, cp_isolation=list(_CANDIDATES)))
     if not results:
         return "cp1252"
     best = results[0]

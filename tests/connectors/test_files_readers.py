@@ -272,3 +272,12 @@ def test_missing_file_and_unknown_extension(tmp_path: Path) -> None:
     with pytest.raises(FileReadError, match="cannot tell the format.*set \"format\""):
         read_table(other)
     assert rows_of(other, file_format="csv") == []
+
+
+def test_a_short_cp1251_file_is_not_mistaken_for_an_east_asian_codec(tmp_path) -> None:
+    path = tmp_path / "legacy.csv"
+    path.write_bytes("Name;Email;Phone\r\nИванов Иван Иванович;ivan@mail.ru;8 912 345 67 89\r\n"
+                     "Смирнова Анна;;+7 916 123-45-67\r\n".encode("cp1251"))
+    table = read_table(path)
+    assert table.encoding == "cp1251"
+    assert [row.values["Name"] for row in table.rows] == ["Иванов Иван Иванович", "Смирнова Анна"]
