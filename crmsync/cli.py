@@ -39,7 +39,7 @@ _VERBOSE = False
 
 
 def _configure_logging() -> None:
-    """Our log format and redaction; re-applied after airbyte_cdk's import rewires logging."""
+    """Our log format and redaction (connectors/__init__ keeps airbyte-cdk from taking them over)."""
     from rich.logging import RichHandler
 
     from sync.redaction import install_log_redaction
@@ -47,10 +47,7 @@ def _configure_logging() -> None:
     level = logging.INFO if _VERBOSE else logging.WARNING
     logging.basicConfig(level=level, format="%(name)s: %(message)s",
                         handlers=[RichHandler(console=err, show_path=False)], force=True)
-    airbyte = logging.getLogger("airbyte")  # the CDK prints JSON log lines to stdout otherwise
-    airbyte.handlers.clear()
-    airbyte.propagate = True
-    airbyte.setLevel(level)
+    logging.getLogger("airbyte").setLevel(level)  # the CDK logs every stream's start and stop at INFO
     install_log_redaction()
 
 
@@ -115,7 +112,6 @@ def _run_pipeline(config: Path) -> None:
     from crmsync.report import print_pipeline_report, progress_bars
     from flows import pipeline_flow, progress_sink
 
-    _configure_logging()
     project = _project(config)
     _store(project).dispose()  # applies migrations up front, with a clear error if the store is unreachable
     with progress_bars(console) as progress:
@@ -168,7 +164,6 @@ def ingest(
     from crmsync.report import print_ingest_reports, progress_bars
     from flows import ingest_flow, progress_sink
 
-    _configure_logging()
     project = _project(config)
     try:
         project.source(source)
@@ -191,7 +186,6 @@ def match(config: ConfigOption = Path(DEFAULT_PROJECT_FILE)) -> None:
     from crmsync.report import print_match_report
     from flows import match_flow
 
-    _configure_logging()
     _project(config)
     print_match_report(console, match_flow(str(config.resolve())))
 
