@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dedupe.baseline import DEFAULT_RULES, BaselineMatcher, name_key
 from dedupe.golden import assign_golden_ids, survive
-from dedupe.types import Cluster, GoldenValues, Matcher, MatchRecord, MemberDecision
+from dedupe.types import Cluster, GoldenValues, Matcher, MatchRecord, MemberDecision, Resolution, Suggestion
 
 __all__ = [
     "DEFAULT_RULES",
@@ -14,6 +14,8 @@ __all__ = [
     "MatchRecord",
     "Matcher",
     "MemberDecision",
+    "Resolution",
+    "Suggestion",
     "assign_golden_ids",
     "name_key",
     "survive",

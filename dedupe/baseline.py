@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from dedupe.types import Cluster, MatchRecord, MemberDecision
+from dedupe.types import Cluster, MatchRecord, MemberDecision, Resolution
 from mappings.canonical import Customer
 
 __all__ = ["DEFAULT_RULES", "KEY_KINDS", "BaselineMatcher", "name_key"]
@@ -73,6 +73,11 @@ class BaselineMatcher:
             unknown = [k for k in rule if k not in KEY_KINDS]
             if unknown or not rule:
                 raise ValueError(f"match rule {list(rule)}: key kinds must be among {KEY_KINDS}")
+
+    def resolve(self, records: Sequence[MatchRecord],
+                cannot_link: Iterable[tuple[int, int]] = ()) -> Resolution:
+        """Exact keys only; cannot-link pairs are ignored by this baseline (it makes no suggestions)."""
+        return Resolution(self.match(records))
 
     def match(self, records: Sequence[MatchRecord]) -> list[Cluster]:
         """Cluster records sharing any rule's key; every record lands in exactly one cluster."""

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 from mappings.canonical import Customer
 
-__all__ = ["Cluster", "GoldenValues", "MatchRecord", "Matcher", "MemberDecision"]
+__all__ = ["Cluster", "GoldenValues", "MatchRecord", "Matcher", "MemberDecision", "Resolution", "Suggestion"]
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,30 @@ class GoldenValues:
     provenance: dict[str, dict[str, Any]]
 
 
-class Matcher(Protocol):
-    """The seam the engine plugs into: records in, clusters out (every record in exactly one)."""
+@dataclass(frozen=True)
+class Suggestion:
+    """Two clusters that may be one customer: for a person to decide, with the evidence."""
 
-    def match(self, records: Sequence[MatchRecord]) -> list[Cluster]: ...
+    cluster_a: int  # indexes into Resolution.clusters
+    cluster_b: int
+    record_a: int  # the strongest pair of records between them (store keys)
+    record_b: int
+    probability: float
+    reason: str  # 'uncertain' (between the thresholds), 'size cap', 'weak bridge'
+    explanation: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What matching decided: clusters (every record in exactly one) and merge suggestions."""
+
+    clusters: list[Cluster]
+    suggestions: list[Suggestion] = field(default_factory=list)
+
+
+class Matcher(Protocol):
+    """The seam the engine plugs into: records in, clusters and suggestions out."""
+
+    def resolve(self, records: Sequence[MatchRecord],
+                cannot_link: Iterable[tuple[int, int]] = ()) -> Resolution: ...

@@ -42,6 +42,12 @@ from sync.store.records import (
     upsert_source_records,
 )
 from sync.store.runs import finish_run, get_run, mark_stale_runs_crashed, recent_runs, start_run
+from sync.store.suggestions import (
+    SuggestionIn,
+    add_cannot_link,
+    load_cannot_links,
+    replace_pending_suggestions,
+)
 from sync.store.types import (
     AuditEntry,
     GoldenRow,
@@ -57,6 +63,10 @@ from sync.store.types import (
 )
 
 __all__ = [
+    "SuggestionIn",
+    "add_cannot_link",
+    "load_cannot_links",
+    "replace_pending_suggestions",
     "DATABASE_URL_ENV",
     "AuditEntry",
     "GoldenRow",

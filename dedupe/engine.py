@@ -1,0 +1,241 @@
+"""The probabilistic matcher: block, compare, train, score, explain, cluster.
+
+Settings are plain data (saved with every run); the trained model is plain data too.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from dedupe.blocking import BLOCKED_ON, BlockingReport, candidate_pairs
+from dedupe.cluster import cluster_pairs
+from dedupe.comparisons import (
+    COMPARISONS,
+    MISSING,
+    Comparison,
+    compare_all,
+    exact_values,
+    identifier_comparison,
+    value_counts,
+)
+from dedupe.features import FeatureTable, build_features
+from dedupe.model import MatchModel, estimate_u, fit_prior, train_em
+from dedupe.types import Cluster, MatchRecord, MemberDecision, Resolution, Suggestion
+
+__all__ = ["MatchSettings", "ProbabilisticMatcher", "explain_levels"]
+
+log = logging.getLogger(__name__)
+_TF_CAP_UP = 2.0  # bits a rare value may add at most
+
+
+@dataclass
+class MatchSettings:
+    """What the matcher does, as data: keys, comparisons, thresholds, guards."""
+
+    blocking: list[str] = field(default_factory=lambda: [
+        "email", "phone", "name", "name_swapped", "name_city", "company_city", "birth_family",
+        "postcode_given"])
+    comparisons: list[str] = field(default_factory=lambda: list(COMPARISONS))
+    identifiers: list[str] = field(default_factory=list)  # custom fields holding exact identifiers
+    auto_merge: float = 0.95
+    review: float = 0.70
+    max_block: int = 120
+    max_cluster: int = 50
+    bridge_density: float = 0.5
+    em_sample: int = 300_000
+    u_sample: int = 400_000
+    term_frequency: bool = True
+
+
+def explain_levels(comparisons: Sequence[Comparison], levels: Sequence[int], bits: Sequence[float]) -> str:
+    """One plain-language sentence: the strongest evidence first, then what speaks against."""
+    parts = [(b, comparisons[j].labels[level]) for j, (level, b) in enumerate(zip(levels, bits, strict=True))
+             if level != MISSING and abs(b) >= 0.5]
+    positive = [label for b, label in sorted(parts, key=lambda x: -x[0]) if b > 0]
+    negative = [label for b, label in sorted(parts, key=lambda x: x[0]) if b < 0]
+    return "; ".join(positive + negative) or "little evidence either way"
+
+
+@dataclass
+class _Scored:
+    a: np.ndarray
+    b: np.ndarray
+    levels: np.ndarray
+    bits: np.ndarray  # per pair and comparison, after term-frequency adjustment
+    probability: np.ndarray
+
+
+class ProbabilisticMatcher:
+    """Fellegi–Sunter matching with EM-trained m, sampled u, and guarded clustering."""
+
+    def __init__(self, settings: MatchSettings | None = None) -> None:
+        self.settings = settings or MatchSettings()
+        self.model: MatchModel | None = None
+        self.report: dict[str, object] = {}
+        self.last_table: FeatureTable | None = None  # what the last resolve() saw, for incremental matching
+        self.last_labels: np.ndarray | None = None
+
+    # -- the Matcher seam -------------------------------------------------------------------
+    def match(self, records: Sequence[MatchRecord]) -> list[Cluster]:
+        return self.resolve(records).clusters
+
+    def resolve(self, records: Sequence[MatchRecord], cannot_link: Iterable[tuple[int, int]] = ()) -> Resolution:
+        """Cluster records; cannot_link holds pairs of record keys that must stay apart."""
+        started = time.perf_counter()
+        table = build_features([r.customer for r in records], [r.key for r in records],
+                               identifiers=self.settings.identifiers)
+        timings = {"features": time.perf_counter() - started}
+        scored, blocking = self._score(table, timings)
+        index = {int(k): i for i, k in enumerate(table.keys)}
+        cannot = [(index[x], index[y]) for x, y in cannot_link if x in index and y in index]
+        mark = time.perf_counter()
+        result = cluster_pairs(len(table), scored.a, scored.b, scored.probability,
+                               auto_merge=self.settings.auto_merge, review=self.settings.review,
+                               max_cluster=self.settings.max_cluster,
+                               bridge_density=self.settings.bridge_density, cannot_link=cannot)
+        timings["cluster"] = time.perf_counter() - mark
+        resolution = self._resolution(table, scored, result)
+        self.last_labels = result.labels
+        self.report = {"records": len(table), "candidate_pairs": blocking.pairs,
+                       "pairs_by_key": blocking.pairs_by_key, "oversized_blocks": blocking.oversized_blocks,
+                       "records_in_dropped_blocks": blocking.records_in_dropped_blocks,
+                       "refused_merges": result.refused, "timings": timings,
+                       "settings": asdict(self.settings), "model": self.model.to_dict() if self.model else None}
+        return resolution
+
+    # -- scoring ----------------------------------------------------------------------------
+    def active_comparisons(self, table: FeatureTable) -> list[Comparison]:
+        chosen = [COMPARISONS[name] for name in self.settings.comparisons
+                  if name in COMPARISONS and table.present(COMPARISONS[name].column)]
+        chosen += [identifier_comparison(name) for name in self.settings.identifiers
+                   if any(table.identifiers.get(name, []))]
+        return chosen
+
+    def _score(self, table: FeatureTable, timings: dict[str, float]) -> tuple[_Scored, BlockingReport]:
+        s = self.settings
+        mark = time.perf_counter()
+        a, b, blocking = candidate_pairs(table, s.blocking, s.max_block,
+                                         sample_per_key=s.em_sample // max(len(s.blocking), 1))
+        timings["blocking"] = time.perf_counter() - mark
+        comparisons = self.active_comparisons(table)
+        mark = time.perf_counter()
+        levels = compare_all(table, a, b, comparisons)
+        timings["compare"] = time.perf_counter() - mark
+        mark = time.perf_counter()
+        if self.model is None or self.model.comparisons != [c.name for c in comparisons]:
+            u = estimate_u(table, comparisons, sample=s.u_sample)
+            codes = a * len(table) + b  # sorted: candidate_pairs returns them in code order
+            sessions = {}
+            for key, sample in blocking.samples.items():
+                rows = np.searchsorted(codes, sample)
+                include = [j for j, c in enumerate(comparisons) if c.name not in BLOCKED_ON.get(key, ())]
+                sessions[key] = (levels[rows], include)
+            self.model = train_em(sessions, comparisons, u)
+        bits = self._bits(table, comparisons, a, b, levels)
+        n = len(table)
+        fit_prior(self.model, bits.sum(axis=1), n * (n - 1) / 2)
+        timings["train"] = time.perf_counter() - mark
+        mark = time.perf_counter()
+        probability = self.probability(bits)
+        timings["score"] = time.perf_counter() - mark
+        self.last_table = table
+        return _Scored(a, b, levels, bits, probability), blocking
+
+    def probability(self, bits: np.ndarray) -> np.ndarray:
+        """Match probability from per-comparison evidence plus the prior."""
+        assert self.model is not None
+        total = bits.sum(axis=1) + self.model.prior_bits()
+        return 1.0 / (1.0 + np.exp2(-np.clip(total, -60, 60)))
+
+    def _bits(self, table: FeatureTable, comparisons: Sequence[Comparison], a: np.ndarray, b: np.ndarray,
+              levels: np.ndarray, counts: dict[str, dict[str, int]] | None = None) -> np.ndarray:
+        """Evidence in bits per pair and comparison; `counts` caches value frequencies by comparison."""
+        assert self.model is not None
+        counts = {} if counts is None else counts
+        weights = self.model.weights()
+        bits = np.zeros(levels.shape, dtype=np.float64)
+        n = max(len(table), 1)
+        names = [c.name for c in comparisons]
+        both_names = np.zeros(len(a), dtype=bool)
+        if "given_name" in names and "family_name" in names:
+            both_names = (levels[:, names.index("given_name")] == 0) & (levels[:, names.index("family_name")] == 0)
+        for j, comparison in enumerate(comparisons):
+            column = levels[:, j]
+            present = column != MISSING
+            bits[present, j] = weights[j][column[present]]
+            if self.settings.term_frequency and comparison.tf_level is not None:
+                exact_mask = column == comparison.tf_level
+                if comparison.name in ("given_name", "family_name"):
+                    exact_mask &= ~both_names  # the whole name's frequency is used instead, below
+                exact = np.flatnonzero(exact_mask)
+                if len(exact):
+                    if comparison.name not in counts:
+                        counts[comparison.name] = value_counts(table, comparison)
+                    frequency = counts[comparison.name]
+                    values = exact_values(table, comparison, a[exact], b[exact])
+                    tf = np.asarray([frequency.get(v, 1) for v in values], dtype=np.float64) / n
+                    u_exact = (self.model.u_random or self.model.u)[j][comparison.tf_level]
+                    bits[exact, j] += np.minimum(np.log2(u_exact / np.maximum(tf, 1e-12)), _TF_CAP_UP)
+        if self.settings.term_frequency and both_names.any():
+            # same given name and surname: how common is that whole name? ("Ivan Ivanov" says little)
+            if "name" not in counts:
+                counts["name"] = {}
+                for value in table.name_tokens:
+                    if value:
+                        counts["name"][value] = counts["name"].get(value, 0) + 1
+            frequency = counts["name"]
+            total = max(sum(frequency.values()), 1)
+            average = sum(c * c for c in frequency.values()) / (total * total)  # chance two records share a name
+            rows = np.flatnonzero(both_names)
+            tf = np.asarray([frequency.get(table.name_tokens[i], 1) for i in a[rows].tolist()], dtype=np.float64)
+            adjust = np.minimum(np.log2(average / (tf / total)), _TF_CAP_UP)
+            bits[rows, names.index("family_name")] += adjust
+        return bits
+
+    # -- results ----------------------------------------------------------------------------
+    def _resolution(self, table: FeatureTable, scored: _Scored, result) -> Resolution:  # noqa: ANN001
+        comparisons = self.active_comparisons(table)
+        pair_index = {(int(x), int(y)): e for e, (x, y) in enumerate(zip(scored.a, scored.b, strict=True))}
+
+        def explain(x: int, y: int) -> tuple[str, dict[str, object]]:
+            e = pair_index.get((min(x, y), max(x, y)))
+            if e is None:
+                return "linked through other records of the same customer", {}
+            evidence = {c.name: {"level": c.labels[lvl] if lvl != MISSING else "missing",
+                                 "bits": round(float(bit), 2)}
+                        for c, lvl, bit in zip(comparisons, scored.levels[e], scored.bits[e], strict=True)}
+            return explain_levels(comparisons, scored.levels[e], scored.bits[e]), evidence
+
+        groups: dict[int, list[int]] = {}
+        for i, label in enumerate(result.labels.tolist()):
+            groups.setdefault(label, []).append(i)
+        clusters: list[Cluster] = []
+        label_to_cluster: dict[int, int] = {}
+        for label, members in groups.items():
+            decisions = []
+            for i in members:
+                key = int(table.keys[i])
+                if len(members) == 1 or i not in result.best_edge:
+                    decisions.append(MemberDecision(key, "new", 1.0, "no other record is similar enough"))
+                    continue
+                partner, probability = result.best_edge[i]
+                sentence, evidence = explain(i, partner)
+                decisions.append(MemberDecision(key, "probabilistic", round(probability, 6), sentence,
+                                                {"partner": int(table.keys[partner]), "comparisons": evidence}))
+            label_to_cluster[label] = len(clusters)
+            clusters.append(Cluster(tuple(decisions)))
+        suggestions = []
+        for s in result.suggestions:
+            sentence, evidence = explain(s.record_a, s.record_b)
+            suggestions.append(Suggestion(
+                cluster_a=label_to_cluster[s.cluster_a], cluster_b=label_to_cluster[s.cluster_b],
+                record_a=int(table.keys[s.record_a]), record_b=int(table.keys[s.record_b]),
+                probability=round(s.probability, 6), reason=s.reason, explanation=sentence,
+                evidence={"comparisons": evidence}))
+        return Resolution(clusters, suggestions)
+

@@ -1,0 +1,107 @@
+"""Match features: each record's comparable values, normalised once, stored column by column.
+
+Columns (plain lists and numpy arrays) let comparisons run over millions of candidate pairs
+with rapidfuzz's batch scorers instead of a Python loop per pair.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from mappings.canonical import Customer
+from mappings.normalize import city_key, company_key, email_key, email_local_name_tokens, name_key
+
+__all__ = ["FeatureTable", "build_features"]
+
+
+@dataclass
+class FeatureTable:
+    """Normalised, comparable values of n records; index i is the i-th record given."""
+
+    keys: np.ndarray  # the records' store keys (int64)
+    given: list[str]
+    given_canonical: list[str]
+    given_initial: list[str]
+    family: list[str]
+    family_skeleton: list[str]
+    family_phonetic: list[str]
+    name_tokens: list[str]  # all Latin name tokens, sorted, space-joined
+    emails: list[tuple[str, ...]]
+    email_named: np.ndarray  # bool: every e-mail's user part is made of the person's own name tokens
+    phones: list[tuple[str, ...]]
+    city: list[str]
+    country: list[str]
+    company: list[str]
+    birth_date: list[str]
+    street: list[str]
+    postal_code: list[str]
+    identifiers: dict[str, list[str]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def extend(self, other: FeatureTable) -> None:
+        """Append another table's records (incremental matching adds new records to the index)."""
+        for name, value in vars(self).items():
+            if name == "identifiers":
+                for key, column in value.items():
+                    column.extend(other.identifiers.get(key, [""] * len(other)))
+            elif isinstance(value, list):
+                value.extend(getattr(other, name))
+        self.keys = np.concatenate([self.keys, other.keys])
+        self.email_named = np.concatenate([self.email_named, other.email_named])
+
+    def present(self, column: str) -> bool:
+        """Whether any record has a value in a column (comparisons on empty columns are skipped)."""
+        values = getattr(self, column) if column != "identifiers" else None
+        return bool(values) and any(values)
+
+
+def _named(emails: tuple[str, ...], tokens: set[str]) -> bool:
+    if not emails or not tokens:
+        return False
+    for email in emails:
+        local = set(email_local_name_tokens(email))
+        if not local or not local <= tokens | {t[:1] for t in tokens}:
+            return False
+    return True
+
+
+def build_features(customers: Sequence[Customer], keys: Sequence[int] | None = None,
+                   identifiers: Sequence[str] = ()) -> FeatureTable:
+    """Normalise every record's match fields once; `identifiers` are custom fields compared exactly."""
+    n = len(customers)
+    cols: dict[str, list] = {name: [] for name in (
+        "given", "given_canonical", "given_initial", "family", "family_skeleton", "family_phonetic",
+        "name_tokens", "emails", "phones", "city", "country", "company", "birth_date", "street",
+        "postal_code")}
+    named = np.zeros(n, dtype=bool)
+    ident: dict[str, list[str]] = {name: [] for name in identifiers}
+    for i, c in enumerate(customers):
+        key = name_key(c.given_name, c.family_name, c.full_name, c.patronymic)
+        cols["given"].append(key.given)
+        cols["given_canonical"].append(key.given_canonical)
+        cols["given_initial"].append(key.given_initial)
+        cols["family"].append(key.family)
+        cols["family_skeleton"].append(key.family_skeleton)
+        cols["family_phonetic"].append(key.family_phonetic)
+        cols["name_tokens"].append(" ".join(key.tokens))
+        emails = tuple(dict.fromkeys(k for k in (email_key(e) for e in c.emails) if k))
+        cols["emails"].append(emails)
+        named[i] = _named(emails, set(key.tokens))
+        cols["phones"].append(tuple(dict.fromkeys(c.phones)))
+        cols["city"].append(city_key(c.address.city))
+        cols["country"].append(c.address.country or "")
+        cols["company"].append(company_key(c.company))
+        cols["birth_date"].append(c.birth_date.isoformat() if c.birth_date else "")
+        cols["street"].append(" ".join((c.address.street or "").casefold().split()))
+        cols["postal_code"].append("".join((c.address.postal_code or "").split()).upper())
+        for name in identifiers:
+            ident[name].append("".join(str(c.custom.get(name, "")).split()).casefold())
+    return FeatureTable(
+        keys=np.asarray(keys if keys is not None else range(n), dtype=np.int64),
+        email_named=named, identifiers=ident, **cols,
+    )

@@ -1,0 +1,140 @@
+"""Incremental matching: new records against existing customers, without re-running everything.
+
+An `IncrementalIndex` keeps what a full run built (features, blocking index, cluster labels, value
+frequencies, the trained model). `add()` blocks only the new records against it, scores those
+pairs with the same model and attaches each new record to its best existing customer, starts a
+new customer, or leaves a suggestion. Existing customers are never merged with each other here:
+that is a decision for a full re-cluster or a person.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from dedupe.blocking import BLOCKING_KEYS
+from dedupe.comparisons import compare_all, value_counts
+from dedupe.engine import ProbabilisticMatcher, explain_levels
+from dedupe.features import FeatureTable, build_features
+from dedupe.types import MatchRecord
+
+__all__ = ["IncrementalIndex", "Placement"]
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where one new record went: an existing or new cluster label, and why."""
+
+    key: int
+    cluster: int
+    probability: float
+    explanation: str
+    joined_existing: bool
+
+
+class IncrementalIndex:
+    """The state of a trained matcher over existing records, ready for `add()`."""
+
+    def __init__(self, matcher: ProbabilisticMatcher) -> None:
+        if matcher.model is None or matcher.last_table is None or matcher.last_labels is None:
+            raise ValueError("run resolve() on the existing records first (it trains the model)")
+        self.matcher = matcher
+        self.table: FeatureTable = matcher.last_table
+        self.labels: list[int] = matcher.last_labels.tolist()
+        self.sizes: dict[int, int] = defaultdict(int)
+        for label in self.labels:
+            self.sizes[label] += 1
+        self.next_label = max(self.labels, default=-1) + 1
+        self.comparisons = matcher.active_comparisons(self.table)
+        self.blocks: dict[str, dict[str, list[int]]] = {}
+        for name in matcher.settings.blocking:
+            fn = BLOCKING_KEYS[name]
+            index: dict[str, list[int]] = defaultdict(list)
+            for i in range(len(self.table)):
+                for value in fn(self.table, i):
+                    index[value].append(i)
+            self.blocks[name] = index
+        self.counts = {c.name: value_counts(self.table, c) for c in self.comparisons if c.tf_level is not None}
+
+    def _candidates(self, start: int) -> tuple[np.ndarray, np.ndarray]:
+        cap = self.matcher.settings.max_block
+        left: list[int] = []
+        right: list[int] = []
+        for name, index in self.blocks.items():
+            fn = BLOCKING_KEYS[name]
+            for i in range(start, len(self.table)):
+                for value in fn(self.table, i):
+                    members = index[value]
+                    if len(members) > cap:  # a huge block: keep the members in the same city only
+                        city = self.table.city[i]
+                        members = [m for m in members if city and self.table.city[m] == city][:cap]
+                    left.extend(members)
+                    right.extend([i] * len(members))
+                    index[value].append(i)
+        if not left:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        n = len(self.table)
+        codes = np.unique(np.asarray(left, dtype=np.int64) * n + np.asarray(right, dtype=np.int64))
+        return codes // n, codes % n
+
+    def _update_counts(self, start: int) -> None:
+        for comparison in self.comparisons:
+            if comparison.tf_level is None:
+                continue
+            column = getattr(self.table, comparison.column) if not comparison.name.startswith("id:") \
+                else self.table.identifiers[comparison.column]
+            frequency = self.counts[comparison.name]
+            for value in column[start:]:
+                for item in value if isinstance(value, tuple) else (value,):
+                    if item:
+                        frequency[item] = frequency.get(item, 0) + 1
+
+    def add(self, records: Sequence[MatchRecord], cannot_link: Iterable[tuple[int, int]] = ()
+            ) -> tuple[list[Placement], list[tuple[int, int, float, str]]]:
+        """Place new records; returns placements and suggestions (key_a, key_b, probability, why)."""
+        settings = self.matcher.settings
+        start = len(self.table)
+        self.table.extend(build_features([r.customer for r in records], [r.key for r in records],
+                                         identifiers=settings.identifiers))
+        self.labels.extend([-1] * len(records))
+        self._update_counts(start)
+        a, b = self._candidates(start)
+        levels = compare_all(self.table, a, b, self.comparisons)
+        bits = self.matcher._bits(self.table, self.comparisons, a, b, levels, self.counts)  # noqa: SLF001
+        probability = self.matcher.probability(bits)
+        forbidden = {tuple(sorted(p)) for p in cannot_link}
+        keys = self.table.keys
+        placed: dict[int, Placement] = {}
+        suggestions: list[tuple[int, int, float, str]] = []
+        for e in np.argsort(-probability, kind="stable").tolist():
+            p = float(probability[e])
+            if p < settings.review:
+                break
+            x, y = int(a[e]), int(b[e])  # y is always a new record
+            if tuple(sorted((int(keys[x]), int(keys[y])))) in forbidden:
+                continue
+            sentence = explain_levels(self.comparisons, levels[e], bits[e])
+            label_x, label_y = self.labels[x], self.labels[y]
+            if p >= settings.auto_merge and label_y == -1 and label_x != -1 \
+                    and self.sizes[label_x] < settings.max_cluster:
+                self._place(y, label_x, p, sentence, placed, joined=x < start)
+            elif p >= settings.auto_merge and label_y == -1 and label_x == -1:
+                self._place(x, self.next_label, p, sentence, placed, joined=False)
+                self._place(y, self.next_label, p, sentence, placed, joined=False)
+                self.next_label += 1
+            elif label_x != label_y:
+                suggestions.append((int(keys[x]), int(keys[y]), p, sentence))
+        for i in range(start, len(self.table)):
+            if self.labels[i] == -1:
+                self._place(i, self.next_label, 0.0, "no existing customer is similar enough", placed, joined=False)
+                self.next_label += 1
+        return [placed[i] for i in range(start, len(self.table))], suggestions
+
+    def _place(self, i: int, label: int, probability: float, sentence: str, placed: dict[int, Placement],
+               *, joined: bool) -> None:
+        self.labels[i] = label
+        self.sizes[label] += 1
+        placed[i] = Placement(int(self.table.keys[i]), label, probability, sentence, joined)
