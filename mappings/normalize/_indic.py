@@ -7,9 +7,11 @@ Malayalam becomes Latin:
    ISCII layout, so this is an offset plus a short table for the letters that differ
    (Malayalam chillus, Gurmukhi tippi/addak, Bengali khanda ta ...).
 2. The inherent vowel is deleted where North Indian languages drop it (Devanagari,
-   Bengali, Gurmukhi, Gujarati, Odia): at the end of a word unless it follows a conjunct
-   ('राहुल' rahul, 'मिश्र' mishra) and in the middle by Ohala's VC_CV rule, right to left
-   ('कमलेश' kamlesh, 'अमरनाथ' amarnath). South Indian scripts write the virama.
+   Bengali, Gurmukhi, Gujarati, Odia): at the end of a word unless a conjunct ending in
+   a sonorant precedes it ('राहुल' rahul, 'सिद्धार्थ' siddharth, but 'मिश्र' mishra), and
+   in the middle by Ohala's VC_CV rule, right to left, also before consonant + r
+   ('कमलेश' kamlesh, 'अमरनाथ' amarnath, 'गुरप्रीत' gurprit). South Indian scripts write
+   the virama, so nothing is deleted there.
 3. Tamil stops are voiced between vowels and after nasals, and ச is 's', as Tamil names
    are usually spelt ('முருகன்' murugan, 'சுரேஷ்' suresh, 'செந்தில்' senthil).
 4. `indic-transliteration` renders the Devanagari as ITRANS, and ITRANS is folded to
@@ -62,6 +64,7 @@ _CONSONANTS = frozenset(
     + [chr(c) for c in range(0x0978, 0x0980)]
 )
 
+_SONORANTS = frozenset("रयवलमनण")
 _CONSONANT, _VOWEL, _OTHER = 0, 1, 2
 
 
@@ -107,16 +110,28 @@ def _units(word: str) -> list[_Unit]:
     return units
 
 
+def _opens_syllable(letters: list[_Unit], index: int) -> bool:
+    """A consonant and vowel start at `index`, or a consonant plus र does ('प्री' in 'गुरप्रीत')."""
+    unit = letters[index]
+    if unit.kind != _CONSONANT:
+        return False
+    if unit.voiced:
+        return True
+    following = letters[index + 1] if index + 1 < len(letters) else None
+    return following is not None and following.base == "र" and following.voiced
+
+
 def _delete_schwas(units: list[_Unit]) -> None:
     letters = [u for u in units if u.kind != _OTHER]
     if len(letters) < 2:
         return
     last = letters[-1]
-    if last.bare and not letters[-2].muted:
+    # a final schwa stays after a conjunct ending in a sonorant: mishra, aditya, krishna, shukla
+    if last.bare and not (letters[-2].muted and last.base in _SONORANTS):
         last.tail = _VIRAMA
     for index in range(len(letters) - 2, 0, -1):
-        unit, before, after = letters[index], letters[index - 1], letters[index + 1]
-        if unit.bare and before.voiced and after.kind == _CONSONANT and after.voiced:
+        unit, before = letters[index], letters[index - 1]
+        if unit.bare and before.voiced and _opens_syllable(letters, index + 1):
             unit.tail = _VIRAMA
 
 

@@ -15,8 +15,7 @@ __all__ = ["company_key", "company_tokens"]
 _NATIVE_FORMS = frozenset(
     {
         "ооо", "оао", "зао", "пао", "ао", "нао", "ип", "тоо", "одо", "чуп", "тов", "пп", "чп", "ат", "пат",
-        "прат", "жшс", "нко", "ано", "фгуп", "гуп", "муп", "кфх", "пбоюл", "株式会社", "有限会社", "合同会社",
-        "有限公司", "股份有限公司", "公司", "주식회사", "유한회사",
+        "прат", "жшс", "нко", "ано", "фгуп", "гуп", "муп", "кфх", "пбоюл",
     }
 )  # fmt: skip
 # Latin legal forms that are no ordinary word: removed wherever they stand.
@@ -37,6 +36,8 @@ _END_FORMS = frozenset(
 )  # fmt: skip
 _START_FORMS = frozenset({"the", "ab", "and"})
 
+# CJK legal forms are written without a space: cut out as substrings.
+_CJK_FORMS = re.compile(r"股份有限公司|有限公司|公司|株式会社|有限会社|合同会社|\(株\)|（株）|㈱|주식회사|유한회사|\(주\)|㈜")
 _DOTTED_FORMS = _LATIN_FORMS | (_END_FORMS - {"and"})
 _DOTTED_ABBREVIATION = re.compile(r"(?<![^\W\d_])((?:[^\W\d_]\.\s?){2,})")
 _AMPERSAND = re.compile(r"\s*[&＆]\s*")
@@ -53,7 +54,8 @@ def _undot(match: re.Match[str]) -> str:
 
 def _prepared(name: str) -> list[str]:
     """Folded words with dotted abbreviations joined ('L.L.C.' -> 'llc') and '&' as 'and'."""
-    text = unicodedata.normalize("NFKC", name)
+    text = _CJK_FORMS.sub(" ", name)
+    text = unicodedata.normalize("NFKC", text)
     text = _DOTTED_ABBREVIATION.sub(_undot, text)
     text = _AMPERSAND.sub(" and ", text)
     return fold(text).split()

@@ -72,7 +72,7 @@ _CITIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("bishkek", ("Бишкек", "Frunze")),
     ("yekaterinburg", ("Екатеринбург", "Sverdlovsk", "Свердловск")),
     ("nizhny novgorod", ("Нижний Новгород", "Nizhniy Novgorod", "Nizhni Novgorod", "Gorky")),
-    ("rostov-on-don", ("Ростов-на-Дону", "Rostov-na-Donu")),
+    ("rostov on don", ("Ростов-на-Дону", "Rostov-na-Donu")),
     ("samara", ("Самара", "Kuibyshev", "Kuybyshev")),
     ("volgograd", ("Волгоград", "Stalingrad")),
     ("new york", ("New York City", "NYC", "Нью-Йорк")),
@@ -130,7 +130,7 @@ _COUNTRIES: dict[str, str] = {
     "Nihon": "JP", "한국": "KR", "대한민국": "KR", "ישראל": "IL", "مصر": "EG", "America": "US",
     "United States of America": "US", "Britain": "GB", "Scotland": "GB", "Wales": "GB",
     "Northern Ireland": "GB", "North Korea": "KP", "Laos": "LA", "Burma": "MM", "Cape Verde": "CV",
-    "Swaziland": "SZ", "East Timor": "TL", "Vatican": "VA", "Syria": "SY", "Moldavia": "MD",
+    "Україна": "UA", "Ukraina": "UA", "Rossiya": "RU", "Rossiia": "RU", "Sakartvelo": "GE", "Swaziland": "SZ", "East Timor": "TL", "Vatican": "VA", "Syria": "SY", "Moldavia": "MD",
     # Russian names, for records typed in Cyrillic
     "Германия": "DE", "Франция": "FR", "Италия": "IT", "Испания": "ES", "Англия": "GB",
     "Великобритания": "GB", "Китай": "CN", "Япония": "JP", "Армения": "AM", "Азербайджан": "AZ",
