@@ -37,6 +37,7 @@ def _run_to_latin(match: re.Match[str]) -> str:
         return other
     if _GREEK.search(other):
         other = _GREEK_PATTERN.sub(_greek_digraph, other)
+    other = other.replace("եւ", "և")  # NFKC splits the Armenian 'ev' ligature; anyascii reads 'ew'
     return anyascii(other).lower()
 
 

@@ -25,7 +25,7 @@ _LATIN_FORMS = frozenset(
         "gbr", "ug", "haftungsbeschrankt", "ev", "eg", "kgaa", "sarl", "sas", "sasu", "eurl", "snc",
         "srl", "spa", "sl", "slu", "bv", "nv", "oy", "oyj", "aps", "asa", "plc", "llp", "lp", "pvt",
         "pte", "pty", "ooo", "oao", "zao", "pao", "jsc", "pjsc", "ojsc", "cjsc", "gk", "kk", "bhd",
-        "sdn", "tbk", "sro", "doo", "kft", "zrt", "nyrt",
+        "sdn", "tbk", "sro", "doo", "kft", "zrt", "nyrt", "aktiengesellschaft", "kommanditgesellschaft",
     }
 )  # fmt: skip
 # Short forms that are also words ('AG Barr', 'Lotus Spa'): only at the end of a name, where
@@ -37,7 +37,9 @@ _END_FORMS = frozenset(
 _START_FORMS = frozenset({"the", "ab", "and"})
 
 # CJK legal forms are written without a space: cut out as substrings.
-_CJK_FORMS = re.compile(r"股份有限公司|有限公司|公司|株式会社|有限会社|合同会社|\(株\)|（株）|㈱|주식회사|유한회사|\(주\)|㈜")
+_CJK_FORMS = re.compile(
+    r"股份有限公司|有限公司|公司|株式会社|有限会社|合同会社|\(株\)|（株）|㈱|주식회사|유한회사|\(주\)|㈜"
+)
 _DOTTED_FORMS = _LATIN_FORMS | (_END_FORMS - {"and"})
 _DOTTED_ABBREVIATION = re.compile(r"(?<![^\W\d_])((?:[^\W\d_]\.\s?){2,})")
 _AMPERSAND = re.compile(r"\s*[&＆]\s*")

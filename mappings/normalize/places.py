@@ -130,7 +130,8 @@ _COUNTRIES: dict[str, str] = {
     "Nihon": "JP", "한국": "KR", "대한민국": "KR", "ישראל": "IL", "مصر": "EG", "America": "US",
     "United States of America": "US", "Britain": "GB", "Scotland": "GB", "Wales": "GB",
     "Northern Ireland": "GB", "North Korea": "KP", "Laos": "LA", "Burma": "MM", "Cape Verde": "CV",
-    "Україна": "UA", "Ukraina": "UA", "Rossiya": "RU", "Rossiia": "RU", "Sakartvelo": "GE", "Swaziland": "SZ", "East Timor": "TL", "Vatican": "VA", "Syria": "SY", "Moldavia": "MD",
+    "Україна": "UA", "Ukraina": "UA", "Rossiya": "RU", "Rossiia": "RU", "Sakartvelo": "GE",
+    "Swaziland": "SZ", "East Timor": "TL", "Vatican": "VA", "Syria": "SY", "Moldavia": "MD",
     # Russian names, for records typed in Cyrillic
     "Германия": "DE", "Франция": "FR", "Италия": "IT", "Испания": "ES", "Англия": "GB",
     "Великобритания": "GB", "Китай": "CN", "Япония": "JP", "Армения": "AM", "Азербайджан": "AZ",
