@@ -9,11 +9,36 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
+from collections.abc import Callable
+from functools import lru_cache, wraps
+from typing import ParamSpec, TypeVar
 
 from anyascii import anyascii
 
-__all__ = ["fold", "coerce_text"]
+__all__ = ["coerce_text", "fold", "memoize"]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+_LONGEST_CACHED = 256
+
+
+def memoize(maxsize: int) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
+    """`lru_cache` for short text only: a 10 kB value is computed each time, never kept."""
+
+    def decorate(function: Callable[_P, _R]) -> Callable[_P, _R]:
+        cached = lru_cache(maxsize=maxsize)(function)
+
+        @wraps(function)
+        def call(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+            for arg in args:
+                if isinstance(arg, str) and len(arg) > _LONGEST_CACHED:
+                    return function(*args, **kwargs)
+            return cached(*args, **kwargs)
+
+        call.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+        return call
+
+    return decorate
 
 _APOSTROPHES = "\u0027\u0060\u00b4\u02b9\u02bb\u02bc\u02bd\u2018\u2019\u201b\u2032\uff07"
 _HYPHENS = "\u002d\u2010\u2011\u2012\u2013\u2014\u2212\ufe63\uff0d"
@@ -42,7 +67,9 @@ def _classify(char: str) -> str:
         return "-"
     code = ord(char)
     if code < 128:
-        return char if char.isalnum() else " "
+        if char.isalnum():
+            return char
+        return " " if char.isspace() or code > 31 else ""  # ASCII controls vanish like other controls
     if _is_invisible(code):
         return ""
     category = unicodedata.category(char)
@@ -55,7 +82,7 @@ def _classify(char: str) -> str:
         return "" if category == "Me" else char
     if category == "Nd":
         return char
-    if major == "Z" or category == "Cc" and char.isspace():
+    if major == "Z" or (category == "Cc" and char.isspace()):
         return " "
     if major == "C":  # controls, RTL/LTR marks, zero-width joiners, soft hyphens, private use
         return ""
@@ -84,7 +111,7 @@ def coerce_text(value: object) -> str:
     return value if isinstance(value, str) else str(value)
 
 
-@lru_cache(maxsize=1 << 16)
+@memoize(1 << 16)
 def _fold(text: str) -> str:
     folded = unicodedata.normalize("NFKC", text).casefold()
     folded = unicodedata.normalize("NFKC", folded).translate(_TABLE)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
 
-from mappings.normalize._text import coerce_text, fold
+from mappings.normalize._text import coerce_text, fold, memoize
 from mappings.normalize._translit import to_latin
 
 __all__ = ["company_key", "company_tokens"]
@@ -72,7 +71,7 @@ def _trim_edges(words: list[str]) -> list[str]:
     return words[start:end]
 
 
-@lru_cache(maxsize=1 << 16)
+@memoize(1 << 16)
 def company_tokens(name: str | None) -> tuple[str, ...]:
     """The words of a company name without legal forms, in Latin: 'ООО «Ромашка»' -> ('romashka',)."""
     text = coerce_text(name)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
-from mappings.normalize._text import coerce_text
+from mappings.normalize._text import coerce_text, memoize
 from mappings.normalize._translit import to_latin
 from mappings.transforms import TransformError, normalize_email
 
@@ -60,7 +59,7 @@ def _address(email: str | None) -> tuple[str, str] | None:
     return local, domain
 
 
-@lru_cache(maxsize=1 << 16)
+@memoize(1 << 16)
 def email_key(email: str | None) -> str:
     """Lower-case address with provider aliases removed (gmail dots and +tags, yandex domains)."""
     address = _address(email)
@@ -82,7 +81,7 @@ def email_key(email: str | None) -> str:
 _LOCAL_SEPARATORS = re.compile(r"[^a-z]+")
 
 
-@lru_cache(maxsize=1 << 16)
+@memoize(1 << 16)
 def email_local_name_tokens(email: str | None) -> tuple[str, ...]:
     """Alphabetic tokens of the local part ('ivan.petrov85+crm' -> ('ivan', 'petrov'))."""
     address = _address(email)
@@ -113,7 +112,7 @@ _ROLE_PREFIXES = frozenset(
 _ROLE_NOISE = re.compile(r"[._\-\d]+")
 
 
-@lru_cache(maxsize=1 << 16)
+@memoize(1 << 16)
 def is_role_address(email: str | None) -> bool:
     """True for shared mailboxes (info@, sales@, noreply@ ...) that say nothing about a person."""
     address = _address(email)

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 import jellyfish
 
-from mappings.normalize._text import coerce_text, fold
+from mappings.normalize._text import coerce_text, fold, memoize
 from mappings.normalize._translit import to_latin
 from mappings.normalize.nicknames import ENGLISH, RUSSIAN
 
@@ -60,7 +59,7 @@ _VOWELS = re.compile(r"[aeiou]+")
 _DOUBLES = re.compile(r"(.)\1+")
 
 
-@lru_cache(maxsize=1 << 16)
+@memoize(1 << 16)
 def _unified_spelling(token: str) -> str:
     """The Latin letters of `token` with transliteration variants rewritten to one spelling."""
     latin = _NOT_LETTERS.sub("", to_latin(token))
@@ -69,7 +68,7 @@ def _unified_spelling(token: str) -> str:
     return latin
 
 
-@lru_cache(maxsize=1 << 16)
+@memoize(1 << 16)
 def skeleton(token: str) -> str:
     """Vowel-insensitive consonant skeleton of a (transliterated) token: 'Sharma' -> 'srm'."""
     latin = _unified_spelling(token)
@@ -78,7 +77,7 @@ def skeleton(token: str) -> str:
     return _DOUBLES.sub(r"\1", latin[0] + _VOWELS.sub("", latin[1:]))
 
 
-@lru_cache(maxsize=1 << 16)
+@memoize(1 << 16)
 def phonetic(token: str) -> str:
     """Phonetic blocking code: Metaphone of the unified Latin spelling (chosen by measurement)."""
     latin = _unified_spelling(token)
@@ -127,7 +126,7 @@ _PATRONYMIC = re.compile(
 _PATRONYMIC_MARKERS = frozenset({"ogly", "oglu", "ogli", "kyzy", "kizi", "qizi", "gizi", "qyzy", "uly", "uulu"})
 
 
-@lru_cache(maxsize=1 << 16)
+@memoize(1 << 16)
 def is_patronymic(token: str) -> bool:
     """True for an East Slavic patronymic or a Turkic 'son/daughter of' word, any script."""
     return bool(_PATRONYMIC.search(to_latin(token)))
@@ -149,7 +148,7 @@ def _build_nicknames() -> dict[str, str]:
 _NICKNAMES = _build_nicknames()
 
 
-@lru_cache(maxsize=1 << 16)
+@memoize(1 << 16)
 def canonical_given(token: str) -> str:
     """A given name (any script) in its canonical formal Latin form: 'Sasha' -> 'alexander'."""
     latin = to_latin(token)
@@ -267,7 +266,7 @@ def _latin_words(words: list[str]) -> list[str]:
     return [latin for latin in (to_latin(word) for word in words) if latin]
 
 
-@lru_cache(maxsize=1 << 16)
+@memoize(1 << 16)
 def name_key(
     given: str | None, family: str | None, full: str | None, patronymic: str | None = None
 ) -> NameKey:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat, ValidationResult
 
-from mappings.normalize._text import coerce_text
+from mappings.normalize._text import coerce_text, memoize
 
 __all__ = ["PhoneParts", "phone_key", "phone_parts"]
 
@@ -59,7 +58,7 @@ def _region(region: str | None) -> str | None:
     return code if code in phonenumbers.SUPPORTED_REGIONS else None
 
 
-@lru_cache(maxsize=1 << 16)
+@memoize(1 << 16)
 def phone_parts(text: str | None, region: str | None = None) -> PhoneParts | None:
     """Parse a phone number (extension apart, 'x12', 'доб. 12'); None when it is not a number."""
     raw = coerce_text(text).strip()
@@ -85,7 +84,7 @@ def phone_parts(text: str | None, region: str | None = None) -> PhoneParts | Non
     return PhoneParts(e164=e164, extension=extension, is_fake=_is_fake(number, national))
 
 
-@lru_cache(maxsize=1 << 16)
+@memoize(1 << 16)
 def phone_key(e164: str) -> str:
     """The last 9 digits of the national significant number, to match with or without a country code."""
     text = coerce_text(e164).strip()

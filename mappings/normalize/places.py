@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
-from mappings.normalize._text import coerce_text, fold
+from mappings.normalize._text import coerce_text, fold, memoize
 from mappings.normalize._translit import to_latin
 from mappings.transforms import normalize_country
 
@@ -112,7 +110,7 @@ _CITY_ALIASES = {
 }
 
 
-@lru_cache(maxsize=1 << 16)
+@memoize(1 << 16)
 def city_key(name: str | None) -> str:
     """City name as a match key: Latin, folded, 'St.'/'Санкт-' unified, known aliases merged."""
     key = _base_city_key(coerce_text(name))
@@ -146,7 +144,7 @@ _COUNTRIES: dict[str, str] = {
 _COUNTRY_ALIASES = {to_latin(name): code for name, code in _COUNTRIES.items()}
 
 
-@lru_cache(maxsize=4096)
+@memoize(4096)
 def country_key(name: str | None) -> str:
     """ISO 3166-1 alpha-2 code for a country name, alias or code in any script; '' if unknown."""
     text = coerce_text(name).strip()
