@@ -162,7 +162,7 @@ _ITRANS_TOKENS = {
     ".N": "n", ".a": "", ".c": "e", ".h": "", "~N": "n", "~n": "n", "Ch": "chh", "Sh": "sh",
     "Th": "th", "Dh": "dh", "A": "a", "I": "i", "U": "u", "T": "t", "D": "d", "N": "n",
     "H": "h", "K": "kh", "G": "gh", "Y": "y", "R": "r", "L": "l", "M": "n", "x": "ksh",
-    "è": "e", "ò": "o", "ऩ": "n", "ऑ": "o", "ॉ": "o", "ऍ": "e", "ॅ": "e", "|": " ",
+    "è": "e", "ò": "o", "aॉ": "o", "aॅ": "e", "ऩ": "n", "ऑ": "o", "ॉ": "o", "ऍ": "e", "ॅ": "e", "|": " ",
 }  # fmt: skip
 _ITRANS_PATTERN = re.compile(
     "|".join(re.escape(token) for token in sorted(_ITRANS_TOKENS, key=len, reverse=True))

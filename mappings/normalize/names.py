@@ -105,7 +105,9 @@ HONORIFICS: frozenset[str] = frozenset(
         "sushri", "shriman", "thiru", "thirumathi", "tmt", "திரு", "திருமதி",
     }
 )  # fmt: skip
-_HONORIFICS_LATIN = frozenset(to_latin(h) for h in HONORIFICS)
+# Titles in any script meet their Latin forms ('శ్రీ' is 'shri'); two-letter transliterations
+# are left out because they are also surnames ('डॉ' would be 'do', Vietnamese Đỗ).
+_HONORIFICS_LATIN = frozenset(latin for latin in map(to_latin, HONORIFICS) if len(latin) > 2)
 
 
 def _is_honorific(token: str) -> bool:
@@ -121,7 +123,7 @@ def strip_honorifics(tokens: list[str]) -> list[str]:
 _PATRONYMIC = re.compile(
     r"..(?:ovich|evich|ovitch|evitch|ovych|evych|ovna|evna|ichna|ivna)$"
     r"|^(?:ogly|oglu|ogli|kyzy|kizi|qizi|gizi|qyzy|uly|uulu)$"
-    r"|^(?:ilich|ilyich|ilych|kuzmich|fomich|lukich|nikitich|savvich|foma)$"
+    r"|^(?:ilich|ilyich|ilych|kuzmich|fomich|lukich|nikitich|savvich)$"
 )
 _PATRONYMIC_MARKERS = frozenset({"ogly", "oglu", "ogli", "kyzy", "kizi", "qizi", "gizi", "qyzy", "uly", "uulu"})
 

@@ -79,7 +79,9 @@ def test_honorifics() -> None:
     assert strip_honorifics(["г-жа", "Анна", "Петрова"]) == ["Анна", "Петрова"]
     assert strip_honorifics(["श्रीमती", "सुनीता", "शर्मा"]) == ["सुनीता", "शर्मा"]
     assert strip_honorifics(["Shri", "Rahul", "Smt", "Prof", "Frau", "Mme"]) == ["Rahul"]
+    assert strip_honorifics(["डॉ", "శ్రీ", "ஸ்ரீ", "Шри", "Rahul"]) == ["Rahul"]  # titles in any script
     assert strip_honorifics(["Mark", "Drake", "Donald"]) == ["Mark", "Drake", "Donald"]
+    assert strip_honorifics(["Đỗ", "Do", "Dao", "Sir-Smith"]) == ["Đỗ", "Do", "Dao", "Sir-Smith"]
     assert strip_honorifics([]) == []
 
 
@@ -93,7 +95,7 @@ def test_is_patronymic(token: str) -> None:
     assert is_patronymic(token)
 
 
-@pytest.mark.parametrize("token", ["Ivanov", "Петров", "Ulrich", "Heinrich", "Friedrich", "Anna", "", "ich", "Ovna"])
+@pytest.mark.parametrize("token", ["Ivanov", "Петров", "Ulrich", "Heinrich", "Friedrich", "Anna", "Foma", "", "ich", "Ovna"])
 def test_is_not_patronymic(token: str) -> None:
     assert not is_patronymic(token)
 
