@@ -35,6 +35,18 @@ _END_FORMS = frozenset(
 )  # fmt: skip
 _START_FORMS = frozenset({"the", "ab", "and"})
 
+# Legal forms spelt out in full, in their own script or folded Latin.
+_SPELT_OUT = (
+    "общество с ограниченной ответственностью", "публичное акционерное общество",
+    "открытое акционерное общество", "закрытое акционерное общество", "непубличное акционерное общество",
+    "акционерное общество", "индивидуальный предприниматель", "товарищество с ограниченной ответственностью",
+    "товариство з обмеженою відповідальністю", "limited liability company", "limited liability partnership",
+    "public limited company", "private limited company", "gesellschaft mit beschränkter haftung",
+    "société à responsabilité limitée", "société anonyme", "sociedad anónima", "sociedad limitada",
+    "società per azioni", "società a responsabilità limitata", "naamloze vennootschap",
+    "besloten vennootschap", "aktiebolag", "osakeyhtiö", "aksjeselskap", "anpartsselskab",
+)  # fmt: skip
+_SPELT_OUT_PATTERN = re.compile(r"\b(?:" + "|".join(re.escape(fold(form)) for form in _SPELT_OUT) + r")\b")
 # CJK legal forms are written without a space: cut out as substrings.
 _CJK_FORMS = re.compile(
     r"股份有限公司|有限公司|公司|株式会社|有限会社|合同会社|\(株\)|（株）|㈱|주식회사|유한회사|\(주\)|㈜"
@@ -59,7 +71,7 @@ def _prepared(name: str) -> list[str]:
     text = unicodedata.normalize("NFKC", text)
     text = _DOTTED_ABBREVIATION.sub(_undot, text)
     text = _AMPERSAND.sub(" and ", text)
-    return fold(text).split()
+    return _SPELT_OUT_PATTERN.sub(" ", fold(text)).split()
 
 
 def _trim_edges(words: list[str]) -> list[str]:

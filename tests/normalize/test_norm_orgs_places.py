@@ -10,9 +10,10 @@ from mappings.normalize import city_key, company_key, company_tokens, country_ke
 @pytest.mark.parametrize(
     ("names", "key"),
     [
-        (['ООО "Ромашка"', "ООО «Ромашка»", "Romashka LLC", "OOO Romashka", "Romashka, L.L.C.", "“Romashka” Ltd"],
-         "romashka"),
-        (["ПАО Сбербанк", "Sberbank PJSC", "Сбербанк, ПАО"], "sberbank"),
+        (['ООО "Ромашка"', "ООО «Ромашка»", "Romashka LLC", "OOO Romashka", "Romashka, L.L.C.", "“Romashka” Ltd",
+          "Общество с ограниченной ответственностью «Ромашка»", "Romashka Limited Liability Company"], "romashka"),
+        (["ПАО Сбербанк", "Sberbank PJSC", "Сбербанк, ПАО", "Публичное акционерное общество «Сбербанк»"], "sberbank"),
+        (["Société Générale SA", "Societe Generale Société Anonyme"], "societe generale"),
         (['ТОВ "Київстар"', "Kyivstar LLC"], "kyivstar"),
         (["ТОО «Казахтелеком»", "АО Казахтелеком", "Kazakhtelekom JSC"], "kazakhtelekom"),
         (["Siemens AG", "Siemens Aktiengesellschaft AG", "SIEMENS"], "siemens"),
