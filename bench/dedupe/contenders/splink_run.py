@@ -1,9 +1,9 @@
 """Splink 5 (DuckDB backend) as a contender: a standard Fellegi-Sunter dedupe model.
 
-Standard cleaning only (lowercase, trim, strip accents; phone = last 10 digits; a full name
-split into its first and last token), as a Splink user would write it: no transliteration
-and no nickname tables. Training follows the Splink tutorial: the prior from deterministic
-rules, u by random sampling, m by EM on two blocking rules; then predict at match
+Input cleaning is _prep.py's, shared with GoldenMatch: lowercase, trim, strip accents,
+phone = last 10 digits, a full name split into its first and last token; no
+transliteration or nickname tables. Training follows the Splink tutorial: the prior from
+deterministic rules, u by random sampling, m by EM on two blocking rules; then predict at match
 probability 0.9 and cluster the links with connected components at the same threshold.
 
 E-mail is compared exactly or within one edit, not with Splink's EmailComparison: its
@@ -20,37 +20,12 @@ from pathlib import Path
 import duckdb
 import splink.comparison_library as cl
 from _contender import Phases, parse_args
+from _prep import load_prepared
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
 THRESHOLD = 0.9
 U_MAX_PAIRS = 1e7
 SEED = 42
-
-_SYNTHETIC_SQL = """
-create table records as
-with base as (
-    select id,
-        nullif(lower(trim(strip_accents(first_name))), '') as fn,
-        nullif(lower(trim(strip_accents(last_name))), '') as ln,
-        string_split(trim(regexp_replace(lower(strip_accents(coalesce(full_name, ''))), '\\s+', ' ', 'g')),
-                     ' ') as parts,
-        email, phone, city
-    from read_csv(?, all_varchar = true, header = true)
-)
-select id,
-    coalesce(fn, nullif(parts[1], '')) as first_name,
-    coalesce(ln, case when len(parts) > 1 then parts[-1] end) as last_name,
-    nullif(lower(trim(email)), '') as email,
-    nullif(right(regexp_replace(coalesce(phone, ''), '[^0-9]', '', 'g'), 10), '') as phone,
-    nullif(lower(trim(strip_accents(city))), '') as city
-from base
-"""
-
-_FEBRL_COLUMNS = ("given_name", "surname", "street_number", "address_1", "address_2", "suburb",
-                  "postcode", "state", "date_of_birth", "soc_sec_id")
-_FEBRL_SQL = "create table records as select id, " + ", ".join(
-    f"nullif(lower(trim({c})), '') as {c}" for c in _FEBRL_COLUMNS
-) + " from read_csv(?, all_varchar = true, header = true)"
 
 
 def _synthetic_model() -> tuple[SettingsCreator, list, float, list]:
@@ -112,7 +87,7 @@ def main() -> int:
     logging.getLogger("splink").setLevel(logging.WARNING)
     with phases.phase("load"):
         con = duckdb.connect()
-        con.execute(_SYNTHETIC_SQL if args.dataset == "synthetic" else _FEBRL_SQL, [str(args.input)])
+        load_prepared(con, args.input, args.dataset)
         db_api = DuckDBAPI(connection=con)
         records = db_api.register("records")
     settings, deterministic, recall, training = (
