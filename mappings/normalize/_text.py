@@ -26,7 +26,7 @@ def memoize(maxsize: int) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
     """`lru_cache` for short text only: a 10 kB value is computed each time, never kept."""
 
     def decorate(function: Callable[_P, _R]) -> Callable[_P, _R]:
-        cached = lru_cache(maxsize=maxsize)(function)
+        cached: Callable[..., _R] = lru_cache(maxsize=maxsize)(function)
 
         @wraps(function)
         def call(*args: _P.args, **kwargs: _P.kwargs) -> _R:
