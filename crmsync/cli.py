@@ -191,6 +191,39 @@ def match(config: ConfigOption = Path(DEFAULT_PROJECT_FILE)) -> None:
 
 
 @app.command()
+def dedupe(
+    file: Annotated[Path, typer.Argument(help="A CSV, XLSX, XLS, ODS or JSON file.")],
+    mapping: Annotated[Path, typer.Option("--map", help="Mapping YAML: the file's columns → customer fields.")],
+    out: Annotated[Path, typer.Option(help="Where to write record_id,cluster_id,match_probability.")] = Path(
+        "clusters.csv"),
+    xlsx: Annotated[Path | None, typer.Option(help="Also write a workbook to review, clusters grouped.")] = None,
+    id_column: Annotated[str | None, typer.Option(help="Column identifying a row (default: row number).")] = None,
+    sheet: Annotated[str | None, typer.Option(help="Workbook sheet (default: the first).")] = None,
+    auto_merge: Annotated[float, typer.Option(help="Merge at or above this probability.")] = 0.95,
+    review: Annotated[float, typer.Option(help="Suggest at or above this probability.")] = 0.70,
+) -> None:
+    """Find the duplicates in one file: clusters.csv, and with --xlsx a workbook a person can review."""
+    from connectors.files import FileReadError
+    from crmsync.config import MatchConfig
+    from mappings import MappingError
+    from sync.dedupe_file import dedupe_file
+
+    try:
+        matcher = MatchConfig(auto_merge=auto_merge, review=review).matcher()
+        result = dedupe_file(file, mapping, out, matcher=matcher, id_column=id_column, sheet=sheet, xlsx=xlsx,
+                             progress=lambda message: err.print(message, highlight=False))
+    except (FileReadError, MappingError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"{result.rows} rows → {result.clusters} customers "
+                  f"({result.multi_record_clusters} with duplicates); {result.suggestions} pairs to review; "
+                  f"wrote {out}" + (f" and {xlsx}" if xlsx else ""))
+    for line in result.unmapped[:10]:
+        console.print(f"  • {line}", highlight=False, markup=False)
+    if len(result.unmapped) > 10:
+        console.print(f"  … and {len(result.unmapped) - 10} more rows that could not be mapped")
+
+
+@app.command()
 def export(
     config: ConfigOption = Path(DEFAULT_PROJECT_FILE),
     out: Annotated[Path | None, typer.Option(help="Workbook to write (default: export.xlsx).")] = None,

@@ -5,14 +5,17 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from connectors.registry import available_connectors
-from dedupe import DEFAULT_RULES
+from dedupe import DEFAULT_RULES, BaselineMatcher, Matcher
 from dedupe.baseline import KEY_KINDS
+from dedupe.blocking import BLOCKING_KEYS
+from dedupe.comparisons import COMPARISONS
+from dedupe.engine import MatchSettings, ProbabilisticMatcher
 from mappings import MappingError, MappingSpec, describe_validation_error, load_mapping
 from sync.redaction import register_secret
 
@@ -81,7 +84,50 @@ class SourceConfig(_Model):
 
 
 class MatchConfig(_Model):
+    """How records become customers: the probabilistic engine (default) or exact rules only."""
+
+    engine: Literal["probabilistic", "exact"] = "probabilistic"
+    auto_merge: float = Field(0.95, gt=0, lt=1, description="merge automatically at or above")
+    review: float = Field(0.70, gt=0, lt=1, description="suggest a merge to a person at or above")
+    blocking: list[str] | None = None  # default: every blocking key the engine knows
+    comparisons: list[str] | None = None  # default: every comparison with data
+    identifiers: list[str] = Field(default_factory=list, description="custom fields that identify a person")
+    max_cluster: int = Field(50, ge=2)
     rules: list[list[str]] = Field(default_factory=lambda: [list(r) for r in DEFAULT_RULES])
+
+    @field_validator("blocking")
+    @classmethod
+    def _blocking(cls, value: list[str] | None) -> list[str] | None:
+        unknown = [k for k in value or [] if k not in BLOCKING_KEYS]
+        if unknown:
+            raise ValueError(f"unknown blocking key(s) {unknown}; known: {sorted(BLOCKING_KEYS)}")
+        return value
+
+    @field_validator("comparisons")
+    @classmethod
+    def _comparisons(cls, value: list[str] | None) -> list[str] | None:
+        unknown = [k for k in value or [] if k not in COMPARISONS]
+        if unknown:
+            raise ValueError(f"unknown comparison(s) {unknown}; known: {sorted(COMPARISONS)}")
+        return value
+
+    @model_validator(mode="after")
+    def _thresholds(self) -> MatchConfig:
+        if self.review > self.auto_merge:
+            raise ValueError(f"review ({self.review}) must not be above auto_merge ({self.auto_merge})")
+        return self
+
+    def matcher(self) -> Matcher:
+        """The configured matcher."""
+        if self.engine == "exact":
+            return BaselineMatcher([tuple(rule) for rule in self.rules])
+        settings = MatchSettings(auto_merge=self.auto_merge, review=self.review, identifiers=self.identifiers,
+                                 max_cluster=self.max_cluster)
+        if self.blocking is not None:
+            settings.blocking = list(self.blocking)
+        if self.comparisons is not None:
+            settings.comparisons = list(self.comparisons)
+        return ProbabilisticMatcher(settings)
 
     @field_validator("rules")
     @classmethod

@@ -75,8 +75,14 @@ class _Forest:
 
 def cluster_pairs(n: int, a: np.ndarray, b: np.ndarray, prob: np.ndarray, *, auto_merge: float, review: float,
                   max_cluster: int = 50, bridge_density: float = 0.5,
-                  cannot_link: Iterable[tuple[int, int]] = ()) -> ClusterResult:
-    """Cluster n records given scored candidate pairs (a, b, prob)."""
+                  cannot_link: Iterable[tuple[int, int]] = (), evidence: np.ndarray | None = None,
+                  min_mean_evidence: float = 0.0) -> ClusterResult:
+    """Cluster n records given scored candidate pairs (a, b, prob).
+
+    `evidence` (the pair's log2 Bayes factor, before the prior) drives the chain split: a
+    group stays with another when their compared pairs agree on average (mean evidence at
+    least `min_mean_evidence` bits), however weak each pair's own probability is.
+    """
     forest = _Forest(n, cannot_link)
     order = np.argsort(-prob, kind="stable")
     strong = order[prob[order] >= auto_merge]
@@ -105,7 +111,8 @@ def cluster_pairs(n: int, a: np.ndarray, b: np.ndarray, prob: np.ndarray, *, aut
                 continue
         forest.union(rx, ry)
     roots = np.asarray([forest.find(i) for i in range(n)], dtype=np.int64)
-    roots = _average_linkage_split(roots, a, b, prob, review, forest, refused)
+    linkage = evidence if evidence is not None else np.where(prob >= review, 1.0, -1.0)
+    roots = _average_linkage_split(roots, a, b, linkage, min_mean_evidence, forest, refused)
     _, labels = np.unique(roots, return_inverse=True)
     for e in order[prob[order] >= review].tolist():  # each record's strongest tie inside its cluster
         x, y = int(a[e]), int(b[e])
@@ -117,13 +124,14 @@ def cluster_pairs(n: int, a: np.ndarray, b: np.ndarray, prob: np.ndarray, *, aut
     return ClusterResult(labels=labels, best_edge=best_edge, suggestions=suggestions, refused=dict(refused))
 
 
-def _average_linkage_split(roots: np.ndarray, a: np.ndarray, b: np.ndarray, prob: np.ndarray,
+def _average_linkage_split(roots: np.ndarray, a: np.ndarray, b: np.ndarray, linkage: np.ndarray,
                            threshold: float, forest: _Forest, refused: dict[str, int]) -> np.ndarray:
     """Re-cluster every component of three or more records by average linkage.
 
     Single-linkage chains (same-name strangers joined one at a time through whoever matched
-    best) fall apart: a group joins another only if the mean probability over all their
-    cross pairs (pairs never compared count as 0) reaches the review threshold.
+    best) fall apart: a group joins another only if the mean evidence over their compared
+    cross pairs reaches the threshold. Pairs never compared (no shared blocking key) are no
+    evidence either way.
     """
     sizes = np.bincount(roots, minlength=len(roots))
     big = np.flatnonzero(sizes >= 3)
@@ -131,7 +139,7 @@ def _average_linkage_split(roots: np.ndarray, a: np.ndarray, b: np.ndarray, prob
         return roots
     in_big = np.isin(roots[a], big) & (roots[a] == roots[b])
     edges: dict[int, list[tuple[int, int, float]]] = defaultdict(list)
-    for x, y, p in zip(a[in_big].tolist(), b[in_big].tolist(), prob[in_big].tolist(), strict=True):
+    for x, y, p in zip(a[in_big].tolist(), b[in_big].tolist(), linkage[in_big].tolist(), strict=True):
         edges[int(roots[x])].append((x, y, p))
     result = roots.copy()
     for root in big.tolist():
@@ -148,27 +156,38 @@ def _agglomerate(members: list[int], edges: list[tuple[int, int, float]], thresh
                  forest: _Forest) -> list[list[int]]:
     position = {m: i for i, m in enumerate(members)}
     k = len(members)
-    weight = np.zeros((k, k))
+    total = np.zeros((k, k))  # summed probability between current groups, over compared pairs
+    count = np.zeros((k, k))  # how many of their pairs were compared at all
     for x, y, p in edges:
-        weight[position[x], position[y]] = weight[position[y], position[x]] = p
-    clusters: list[list[int]] = [[i] for i in range(k)]
-    while len(clusters) > 1:
-        best, pair = threshold, None
-        for i in range(len(clusters)):
-            for j in range(i + 1, len(clusters)):
-                mean = weight[np.ix_(clusters[i], clusters[j])].mean()
-                if mean >= best and not _forbidden(clusters[i], clusters[j], members, forest):
-                    best, pair = mean, (i, j)
-        if pair is None:
+        total[position[x], position[y]] = total[position[y], position[x]] = p
+        count[position[x], position[y]] = count[position[y], position[x]] = 1
+    if (total[count > 0] >= threshold).all():
+        return [members]  # every compared pair agrees: nothing to split
+    total = total.copy()
+    blocked = np.zeros((k, k), dtype=bool)
+    for i, m in enumerate(members):
+        for other in forest.cannot.get(m, ()):
+            if other in position:
+                blocked[i, position[other]] = True
+    groups: list[list[int]] = [[i] for i in range(k)]
+    alive = np.ones(k, dtype=bool)
+    while True:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = total / count
+        mask = ~(alive[:, None] & alive[None, :]) | np.eye(k, dtype=bool) | blocked | (count == 0)
+        mean[mask] = -np.inf
+        i, j = np.unravel_index(int(np.argmax(mean)), mean.shape)
+        if mean[i, j] < threshold:
             break
-        i, j = pair
-        clusters[i] = clusters[i] + clusters.pop(j)
-    return [[members[i] for i in c] for c in clusters]
-
-
-def _forbidden(left: list[int], right: list[int], members: list[int], forest: _Forest) -> bool:
-    right_records = {members[i] for i in right}
-    return any(forest.cannot.get(members[i], set()) & right_records for i in left)
+        total[i, :] += total[j, :]
+        total[:, i] += total[:, j]
+        count[i, :] += count[j, :]
+        count[:, i] += count[:, j]
+        blocked[i, :] |= blocked[j, :]
+        blocked[:, i] |= blocked[:, j]
+        groups[i] += groups[j]
+        alive[j] = False
+    return [[members[x] for x in groups[g]] for g in np.flatnonzero(alive).tolist()]
 
 
 def _suggest(labels: np.ndarray, a: np.ndarray, b: np.ndarray, prob: np.ndarray, order: np.ndarray,

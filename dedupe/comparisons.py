@@ -29,6 +29,7 @@ class Comparison:
     column: str
     labels: tuple[str, ...]  # one per level, phrased for explanations
     tf_level: int | None = None  # level whose weight is adjusted for how common the value is
+    u_default: tuple[float, ...] = ()  # typical level frequencies among non-matches, for small data
 
 
 def _obj(values: Sequence) -> np.ndarray:
@@ -197,22 +198,26 @@ def _identifier(p: _Pairs, name: str) -> np.ndarray:
 COMPARISONS: dict[str, Comparison] = {c.name: c for c in (
     Comparison("given_name", "given", ("same given name", "given name is a nickname or spelling variant",
                                        "given name matches an initial", "given name almost the same",
-                                       "given name similar", "given names differ"), tf_level=0),
+                                       "given name similar", "given names differ"), tf_level=0,
+               u_default=(0.01, 0.002, 0.005, 0.005, 0.02, 0.958)),
     Comparison("family_name", "family", ("same surname", "surname matches after transliteration",
                                          "surname almost the same", "surname similar", "surnames differ"),
-               tf_level=0),
+               tf_level=0, u_default=(0.005, 0.001, 0.002, 0.01, 0.982)),
     Comparison("email", "emails", ("same e-mail", "same e-mail user name at another provider",
-                                   "similar e-mail user name", "e-mails differ"), tf_level=0),
+                                   "similar e-mail user name", "e-mails differ"), tf_level=0,
+               u_default=(1e-5, 1e-5, 1e-4, 0.99988)),
     Comparison("phone", "phones", ("same phone", "same phone without country code", "phones differ"),
-               tf_level=0),
-    Comparison("city", "city", ("same city", "similar city", "cities differ")),
-    Comparison("company", "company", ("same company", "similar company", "companies differ")),
+               tf_level=0, u_default=(1e-5, 1e-5, 0.99998)),
+    Comparison("city", "city", ("same city", "similar city", "cities differ"), u_default=(0.05, 0.01, 0.94)),
+    Comparison("company", "company", ("same company", "similar company", "companies differ"),
+               u_default=(0.01, 0.01, 0.98)),
     Comparison("birth_date", "birth_date", ("same birth date", "birth date off by one part",
-                                            "birth dates differ")),
+                                            "birth dates differ"), u_default=(0.0003, 0.003, 0.9967)),
     Comparison("street", "street", ("same street address", "almost the same street address",
-                                    "similar street address", "street addresses differ")),
+                                    "similar street address", "street addresses differ"),
+               u_default=(0.0005, 0.001, 0.01, 0.9885)),
     Comparison("postal_code", "postal_code", ("same postcode", "postcode one character off",
-                                              "postcodes differ")),
+                                              "postcodes differ"), u_default=(0.005, 0.02, 0.975)),
 )}
 _COMPUTE: dict[str, Callable[[_Pairs], np.ndarray]] = {
     "email": _email, "phone": _phone, "city": _simple("city", (0.88,)), "company": _company,
@@ -224,7 +229,7 @@ _COMPUTE: dict[str, Callable[[_Pairs], np.ndarray]] = {
 def identifier_comparison(name: str) -> Comparison:
     """An exact identifier kept in a custom field (a customer number, a tax id)."""
     return Comparison(f"id:{name}", name, (f"same {name}", f"{name} one character off", f"{name} differs"),
-                      tf_level=None)
+                      tf_level=None, u_default=(1e-6, 1e-4, 0.999899))
 
 
 def compare_all(table: FeatureTable, a: np.ndarray, b: np.ndarray,

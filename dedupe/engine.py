@@ -30,7 +30,16 @@ from dedupe.types import Cluster, MatchRecord, MemberDecision, Resolution, Sugge
 __all__ = ["MatchSettings", "ProbabilisticMatcher", "explain_levels"]
 
 log = logging.getLogger(__name__)
-_TF_CAP_UP = 2.0  # bits a rare value may add at most
+def _tf_penalty(held: np.ndarray, n: int, u_exact: float) -> np.ndarray:
+    """Bits to take away when the agreed value is common (an office line, 'Ivan Ivanov').
+
+    A value held by one or two records is what a duplicate looks like and keeps the level's
+    weight; a value held by more counts as weaker evidence, by how much more often it occurs
+    than an average agreement would.
+    """
+    frequency = held / max(n, 1)
+    penalty = np.minimum(0.0, np.log2(max(u_exact, 1e-12) / frequency))
+    return np.where(held > 2, penalty, 0.0)
 
 
 @dataclass
@@ -47,6 +56,7 @@ class MatchSettings:
     max_block: int = 120
     max_cluster: int = 50
     bridge_density: float = 0.5
+    min_mean_evidence: float = 10.0  # bits: a chain splits where groups do not agree this much on average
     em_sample: int = 300_000
     u_sample: int = 400_000
     term_frequency: bool = True
@@ -97,7 +107,8 @@ class ProbabilisticMatcher:
         result = cluster_pairs(len(table), scored.a, scored.b, scored.probability,
                                auto_merge=self.settings.auto_merge, review=self.settings.review,
                                max_cluster=self.settings.max_cluster,
-                               bridge_density=self.settings.bridge_density, cannot_link=cannot)
+                               bridge_density=self.settings.bridge_density, cannot_link=cannot,
+                               evidence=scored.bits.sum(axis=1), min_mean_evidence=self.settings.min_mean_evidence)
         timings["cluster"] = time.perf_counter() - mark
         resolution = self._resolution(table, scored, result)
         self.last_labels = result.labels
@@ -178,9 +189,9 @@ class ProbabilisticMatcher:
                         counts[comparison.name] = value_counts(table, comparison)
                     frequency = counts[comparison.name]
                     values = exact_values(table, comparison, a[exact], b[exact])
-                    tf = np.asarray([frequency.get(v, 1) for v in values], dtype=np.float64) / n
+                    held = np.asarray([frequency.get(v, 1) for v in values], dtype=np.float64)
                     u_exact = (self.model.u_random or self.model.u)[j][comparison.tf_level]
-                    bits[exact, j] += np.minimum(np.log2(u_exact / np.maximum(tf, 1e-12)), _TF_CAP_UP)
+                    bits[exact, j] += _tf_penalty(held, n, u_exact)
         if self.settings.term_frequency and both_names.any():
             # same given name and surname: how common is that whole name? ("Ivan Ivanov" says little)
             if "name" not in counts:
@@ -189,12 +200,11 @@ class ProbabilisticMatcher:
                     if value:
                         counts["name"][value] = counts["name"].get(value, 0) + 1
             frequency = counts["name"]
-            total = max(sum(frequency.values()), 1)
-            average = sum(c * c for c in frequency.values()) / (total * total)  # chance two records share a name
             rows = np.flatnonzero(both_names)
-            tf = np.asarray([frequency.get(table.name_tokens[i], 1) for i in a[rows].tolist()], dtype=np.float64)
-            adjust = np.minimum(np.log2(average / (tf / total)), _TF_CAP_UP)
-            bits[rows, names.index("family_name")] += adjust
+            held = np.asarray([frequency.get(table.name_tokens[i], 1) for i in a[rows].tolist()], dtype=np.float64)
+            given, family = names.index("given_name"), names.index("family_name")
+            u_name = (self.model.u_random or self.model.u)[given][0] * (self.model.u_random or self.model.u)[family][0]
+            bits[rows, family] += _tf_penalty(held, n, u_name)
         return bits
 
     # -- results ----------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mappings.canonical import Customer
-from mappings.normalize import city_key, company_key, email_key, email_local_name_tokens, name_key
+from mappings.normalize import city_key, company_key, email_key, email_local_name_tokens, name_key, skeleton
 
 __all__ = ["FeatureTable", "build_features"]
 
@@ -60,12 +60,29 @@ class FeatureTable:
         return bool(values) and any(values)
 
 
-def _named(emails: tuple[str, ...], tokens: set[str]) -> bool:
-    if not emails or not tokens:
+def _name_forms(given: str, family: str) -> set[str]:
+    """User names people build from their own name: ivanpetrov, petrovivan, ipetrov, petrovi, ivan, petrov."""
+    g, f = given.replace(" ", ""), family.replace(" ", "")
+    forms = {g, f, g + f, f + g}
+    if g and f:
+        forms |= {g[0] + f, f + g[0], g + f[0]}
+    forms.discard("")
+    return forms | {skeleton(x) for x in forms}
+
+
+def _named(emails: tuple[str, ...], given: str, family: str, tokens: set[str]) -> bool:
+    """Every e-mail's user name is made of the person's own name (so it is no independent evidence)."""
+    if not emails or not (given or family):
         return False
+    forms = _name_forms(given, family)
     for email in emails:
-        local = set(email_local_name_tokens(email))
-        if not local or not local <= tokens | {t[:1] for t in tokens}:
+        parts = email_local_name_tokens(email)
+        letters = "".join(parts)
+        if not letters:
+            return False
+        if letters in forms or skeleton(letters) in forms:
+            continue
+        if not set(parts) <= tokens | {t[:1] for t in tokens}:
             return False
     return True
 
@@ -91,7 +108,7 @@ def build_features(customers: Sequence[Customer], keys: Sequence[int] | None = N
         cols["name_tokens"].append(" ".join(key.tokens))
         emails = tuple(dict.fromkeys(k for k in (email_key(e) for e in c.emails) if k))
         cols["emails"].append(emails)
-        named[i] = _named(emails, set(key.tokens))
+        named[i] = _named(tuple(c.emails), key.given, key.family, set(key.tokens))  # raw: keys lose gmail dots
         cols["phones"].append(tuple(dict.fromkeys(c.phones)))
         cols["city"].append(city_key(c.address.city))
         cols["country"].append(c.address.country or "")

@@ -26,6 +26,8 @@ from dedupe.features import FeatureTable
 __all__ = ["MatchModel", "estimate_u", "fit_prior", "prior_m", "train_em"]
 
 _FLOOR = 1e-12
+_U_PSEUDO_PAIRS = 2_000.0  # how many random pairs the default u is worth
+_M_PSEUDO_PAIRS = 50.0  # how many matched pairs the prior m is worth
 
 
 @dataclass
@@ -67,7 +69,7 @@ def estimate_u(table: FeatureTable, comparisons: Sequence[Comparison], *, sample
     """Level frequencies among random pairs (nearly all non-matches), smoothed."""
     n = len(table)
     if n < 2:
-        return [[1.0 / len(c.labels)] * len(c.labels) for c in comparisons]
+        return [list(c.u_default) or [1.0 / len(c.labels)] * len(c.labels) for c in comparisons]
     rng = np.random.default_rng(seed)
     size = min(sample, n * (n - 1) // 2)
     a = rng.integers(0, n, size=size, dtype=np.int64)
@@ -78,7 +80,9 @@ def estimate_u(table: FeatureTable, comparisons: Sequence[Comparison], *, sample
     for j, comparison in enumerate(comparisons):
         column = levels[:, j]
         counts = np.bincount(column[column != MISSING], minlength=len(comparison.labels)).astype(float)
-        counts += 0.5  # smoothing: a level never seen among random pairs is rare, not impossible
+        # smoothed towards typical values, so that small data sets still get sensible weights
+        default = np.asarray(comparison.u_default or [1.0 / len(comparison.labels)] * len(comparison.labels))
+        counts += _U_PSEUDO_PAIRS * default
         result.append((counts / counts.sum()).tolist())
     return result
 
@@ -95,7 +99,8 @@ def _log_likelihoods(levels: np.ndarray, tables: list[np.ndarray]) -> np.ndarray
 def _em_session(levels: np.ndarray, comparisons: Sequence[Comparison], include: list[int],
                 u: list[list[float]], m: list[list[float]], max_iterations: int, tolerance: float
                 ) -> tuple[list[list[float]], float, int, bool]:
-    """EM for m (and the match share) over the included comparisons, u fixed."""
+    """EM for m (and the match share) over the included comparisons, u fixed; m has a Dirichlet prior."""
+    prior = [np.asarray(x) for x in m]
     m = [list(x) for x in m]
     share, iteration, converged = 0.1, 0, False
     log_u = [np.log(np.maximum(np.asarray(u[j]), _FLOOR)) for j in include]
@@ -110,7 +115,7 @@ def _em_session(levels: np.ndarray, comparisons: Sequence[Comparison], include: 
             column = sub[:, k]
             present = column != MISSING
             weights = np.bincount(column[present], weights=posterior[present],
-                                  minlength=len(comparisons[j].labels)) + 1e-3
+                                  minlength=len(comparisons[j].labels)) + _M_PSEUDO_PAIRS * prior[j]
             new = (weights / weights.sum()).tolist()
             change = max(change, max(abs(x - y) for x, y in zip(m[j], new, strict=True)))
             m[j] = new
@@ -144,13 +149,20 @@ def train_em(sessions: dict[str, tuple[np.ndarray, list[int]]], comparisons: Seq
 
 
 def fit_prior(model: MatchModel, bits_without_prior: np.ndarray, total_pairs: float,
-              iterations: int = 30) -> None:
-    """Set the match share to the fixed point: expected matching candidate pairs over all pairs."""
-    share = min(max(len(bits_without_prior) * 0.05 / max(total_pairs, 1.0), _FLOOR), 0.5)
+              iterations: int = 30, min_duplicate_rate: float = 0.01) -> None:
+    """Set the match share to the fixed point: expected matching candidate pairs over all pairs.
+
+    Never below what a data set with `min_duplicate_rate` duplicates per record would have: a
+    file without duplicates today must not teach the model that duplicates are impossible.
+    """
+    records = math.sqrt(2 * max(total_pairs, 1.0)) + 1
+    floor = max(min_duplicate_rate * records / max(total_pairs, 1.0), _FLOOR)
+    # start from above: the largest fixed point is the meaningful one (0 is always a fixed point)
+    share = min(max(len(bits_without_prior) / max(total_pairs, 1.0), _FLOOR), 0.5)
     for _ in range(iterations):
         prior = math.log2(share / (1 - share))
         expected = float((1.0 / (1.0 + np.exp2(-np.clip(bits_without_prior + prior, -60, 60)))).sum())
-        new = min(max(expected / max(total_pairs, 1.0), 1e-12), 0.5)
+        new = min(max(expected / max(total_pairs, 1.0), floor), 0.5)
         if abs(new - share) <= 1e-3 * share:
             share = new
             break

@@ -12,7 +12,6 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from crmsync.config import Project, load_project
-from dedupe import BaselineMatcher
 from sync.export import ExportReport, export_xlsx
 from sync.ingest import IngestReport, Progress, ingest_source
 from sync.match import MatchReport, match_store
@@ -63,7 +62,7 @@ def ingest_task(project: Project, store: Store, source_name: str) -> tuple[Inges
 @task(name="match", cache_policy=NO_CACHE)
 def match_task(project: Project, store: Store) -> tuple[MatchReport, float]:
     started = time.perf_counter()
-    matcher = BaselineMatcher([tuple(rule) for rule in project.match.rules])
+    matcher = project.match.matcher()
     with recorded_run(store, "match", None, _orchestrator_id()) as run:
         report = match_store(store, matcher, run_id=run.run_id)
         run.counts = asdict(report)

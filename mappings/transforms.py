@@ -11,6 +11,7 @@ import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import phonenumbers
@@ -87,6 +88,7 @@ def _upper(value: Any, options: Mapping[str, Any], ctx: RowContext) -> Any:
 _LIST_SPLIT = re.compile(r"[;,\n]+")
 
 
+@lru_cache(maxsize=200_000)
 def normalize_email(text: str) -> str:
     """Trim, lowercase and syntax-check one e-mail address (no DNS look-up)."""
     candidate = text.strip().strip("<>").strip().lower()
@@ -107,6 +109,7 @@ def _email(value: Any, options: Mapping[str, Any], ctx: RowContext) -> Any:
 _PHONE_SPLIT = re.compile(r"[;,/\n]+|\s{2,}")
 
 
+@lru_cache(maxsize=200_000)
 def normalize_phone(text: str, region: str | None) -> str:
     """Parse one phone number to E.164; a national number needs a region."""
     try:

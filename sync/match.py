@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,11 +13,14 @@ from mappings import Customer, content_hash
 from sync.store import (
     LinkIn,
     Store,
+    SuggestionIn,
     append_audit,
     attach_interactions,
     current_links,
+    load_cannot_links,
     load_customer_records,
     load_golden,
+    replace_pending_suggestions,
     retire_golden,
     save_golden,
     set_links,
@@ -42,6 +45,9 @@ class MatchReport:
     merged_clusters: int = 0  # golden records built from more than one source record
     merged_records: int = 0  # source records in those
     interactions_attached: int = 0
+    suggestions_pending: int = 0  # merge suggestions waiting for a person
+    suggestions_new: int = 0
+    engine: dict[str, Any] = field(default_factory=dict)  # settings, trained model, blocking figures
 
 
 def _diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -62,7 +68,9 @@ def match_store(store: Store, matcher: Matcher, *, run_id: str | None = None) ->
             MatchRecord(row.pk, Customer.model_validate(row.canonical), row.first_seen_at) for row in stored
         ]
         by_key = {r.key: r for r in records}
-        clusters = matcher.match(records)
+        resolution = matcher.resolve(records, load_cannot_links(session))
+        clusters = resolution.clusters
+        report.engine = dict(getattr(matcher, "report", {}) or {})
         golden_ids = assign_golden_ids(clusters, current_links(session), lambda: str(uuid.uuid4()))
         existing = load_golden(session)
         report.records = len(records)
@@ -100,6 +108,14 @@ def match_store(store: Store, matcher: Matcher, *, run_id: str | None = None) ->
             for email in values.fields.get("emails", []):
                 by_email.setdefault(email, golden_id)
         report.links_changed = set_links(session, links, now=now)
+        suggestions = [
+            SuggestionIn(golden_ids[s.cluster_a], golden_ids[s.cluster_b], s.probability,
+                         {"sentence": s.explanation, "reason": s.reason, "record_a": s.record_a,
+                          "record_b": s.record_b, **s.evidence})
+            for s in resolution.suggestions
+        ]
+        report.suggestions_new, _ = replace_pending_suggestions(session, suggestions, now=now)
+        report.suggestions_pending = len(suggestions)
         for golden_id in sorted(set(existing) - set(golden_ids)):
             retire_golden(session, golden_id, now=now)
             append_audit(session, actor=actor, action="golden.retire", entity_type="golden_record",

@@ -80,3 +80,30 @@ def test_starter_and_demo_projects_are_valid(tmp_path: Path, monkeypatch) -> Non
     assert [s.name for s in demo.sources] == ["workbook", "legacy", "webforms", "calls"]
     starter = load_project(root / "templates" / "crmsync.yaml", check_mappings=False)
     assert starter.sources[0].connector == "files"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("match: {auto_merge: 0.6, review: 0.9}", "review (0.9) must not be above auto_merge (0.6)"),
+        ("match: {blocking: [emial]}", "unknown blocking key(s) ['emial']"),
+        ("match: {comparisons: [phones]}", "unknown comparison(s) ['phones']"),
+        ("match: {engine: fuzzy}", "match.engine: Input should be 'probabilistic' or 'exact'"),
+    ],
+)
+def test_match_settings_are_validated(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_project(write(tmp_path, text))
+    assert message in str(info.value)
+
+
+def test_match_settings_build_the_engine(tmp_path: Path) -> None:
+    from dedupe import BaselineMatcher
+    from dedupe.engine import ProbabilisticMatcher
+
+    project = load_project(write(tmp_path, "match: {auto_merge: 0.9, review: 0.5, identifiers: [inn]}"))
+    matcher = project.match.matcher()
+    assert isinstance(matcher, ProbabilisticMatcher)
+    assert (matcher.settings.auto_merge, matcher.settings.review, matcher.settings.identifiers) == (0.9, 0.5, ["inn"])
+    exact = load_project(write(tmp_path, "match: {engine: exact, rules: [[email]]}")).match.matcher()
+    assert isinstance(exact, BaselineMatcher) and list(exact.rules) == [("email",)]

@@ -1,0 +1,134 @@
+"""Dedupe one spreadsheet for people migrating off Excel: clusters.csv and a workbook to review.
+
+`crmsync dedupe FILE --map MAPPING.yaml --out clusters.csv [--xlsx review.xlsx]`. Every row of the
+file appears in the output: rows that cannot be mapped stay on their own, with the reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Font, PatternFill
+
+from connectors.files import BadRow, read_table
+from dedupe import Matcher, MatchRecord, Resolution
+from mappings import SourceRef, load_mapping, map_row
+
+__all__ = ["FileDedupeResult", "dedupe_file"]
+
+log = logging.getLogger(__name__)
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+_FILLS = ("FFF2F2F2", "FFFFFFFF")
+
+
+@dataclass
+class FileDedupeResult:
+    rows: int = 0
+    clusters: int = 0
+    multi_record_clusters: int = 0
+    suggestions: int = 0
+    unmapped: list[str] = field(default_factory=list)
+
+
+def dedupe_file(path: Path, mapping: Path, out: Path, *, matcher: Matcher, id_column: str | None = None,
+                sheet: str | None = None, xlsx: Path | None = None,
+                progress: Callable[[str], None] | None = None) -> FileDedupeResult:
+    """Read, map, match and write `record_id,cluster_id,match_probability` (one row per input row)."""
+    spec = load_mapping(mapping)
+    table = read_table(path, sheet=sheet)
+    if id_column and id_column not in table.columns:
+        raise ValueError(f"{path.name}: --id-column {id_column!r} is not a column "
+                         f"(columns: {', '.join(table.columns)})")
+    result = FileDedupeResult()
+    ids: list[str] = []
+    raw_rows: list[dict[str, object]] = []
+    records: list[MatchRecord] = []
+    for row in table.rows:
+        index = len(ids)
+        if isinstance(row, BadRow):
+            ids.append(f"row:{row.number}")
+            raw_rows.append({})
+            result.unmapped.append(f"{path.name}, row {row.number}: {row.message}")
+            continue
+        record_id = str(row.values.get(id_column) or f"row:{row.number}") if id_column else str(row.number)
+        ids.append(record_id)
+        raw_rows.append(row.values)
+        mapped = map_row(spec, row.values, SourceRef(source="file", stream=path.name, source_record_id=record_id))
+        if mapped.record is None or mapped.record.__class__.__name__ != "Customer":
+            reason = "; ".join(p.describe() for p in mapped.problems) or "not a customer row"
+            result.unmapped.append(f"{path.name}, row {row.number}: {reason}")
+            continue
+        records.append(MatchRecord(index, mapped.record, _EPOCH))  # type: ignore[arg-type]
+    result.rows = len(ids)
+    if progress:
+        progress(f"mapped {len(records)} of {len(ids)} rows; matching")
+    resolution = matcher.resolve(records)
+    cluster_of, probability = _assign(len(ids), resolution)
+    _write_csv(out, ids, cluster_of, probability)
+    result.clusters = len(set(cluster_of))
+    result.multi_record_clusters = sum(1 for c in resolution.clusters if len(c.members) > 1)
+    result.suggestions = len(resolution.suggestions)
+    if xlsx is not None:
+        _write_review(xlsx, table.columns, ids, raw_rows, cluster_of, probability, resolution)
+    return result
+
+
+def _assign(n: int, resolution: Resolution) -> tuple[list[str], list[float]]:
+    cluster_of = [""] * n
+    probability = [0.0] * n
+    for number, cluster in enumerate(resolution.clusters, start=1):
+        for member in cluster.members:
+            cluster_of[member.key] = f"c{number}"
+            probability[member.key] = member.score if len(cluster.members) > 1 else 0.0
+    extra = len(resolution.clusters)
+    for i in range(n):  # rows that could not be mapped stand alone
+        if not cluster_of[i]:
+            extra += 1
+            cluster_of[i] = f"c{extra}"
+    return cluster_of, probability
+
+
+def _write_csv(out: Path, ids: list[str], cluster_of: list[str], probability: list[float]) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["record_id", "cluster_id", "match_probability"])
+        for record_id, cluster, p in zip(ids, cluster_of, probability, strict=True):
+            writer.writerow([record_id, cluster, f"{p:.4f}"])
+
+
+def _write_review(path: Path, columns: list[str], ids: list[str], rows: list[dict[str, object]],
+                  cluster_of: list[str], probability: list[float], resolution: Resolution) -> None:
+    explanation = {m.key: m.explanation for c in resolution.clusters for m in c.members if len(c.members) > 1}
+    sizes: dict[str, int] = {}
+    for cluster in cluster_of:
+        sizes[cluster] = sizes.get(cluster, 0) + 1
+    order = sorted(range(len(ids)), key=lambda i: (-sizes[cluster_of[i]], int(cluster_of[i][1:]), i))
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Clusters"
+    sheet.append(["Cluster", "Records in cluster", "Match probability", "Why", "Record id", *columns])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    shade, previous = 0, None
+    for i in order:
+        if cluster_of[i] != previous:
+            shade, previous = 1 - shade, cluster_of[i]
+        sheet.append([cluster_of[i], sizes[cluster_of[i]], round(probability[i], 4), explanation.get(i, ""),
+                      ids[i], *[rows[i].get(c) for c in columns]])
+        if sizes[cluster_of[i]] > 1:
+            for cell in sheet[sheet.max_row]:
+                cell.fill = PatternFill("solid", fgColor=_FILLS[shade] if shade else "FFDDEBF7")
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = sheet.dimensions
+    suggestions = book.create_sheet("Suggestions")
+    suggestions.append(["Record id A", "Record id B", "Match probability", "Reason", "Why"])
+    for s in resolution.suggestions:
+        suggestions.append([ids[s.record_a], ids[s.record_b], round(s.probability, 4), s.reason, s.explanation])
+    book.save(path)
