@@ -8,7 +8,6 @@ from pathlib import Path
 
 from crmsync.config import Project, load_project
 from crmsync.samples import SAMPLES_DIR
-from dedupe import BaselineMatcher
 from sync.ingest import IngestReport, ingest_source
 from sync.match import MatchReport, match_store
 from sync.store import Store, open_store
@@ -36,8 +35,7 @@ def run_stages(project: Project, store: Store) -> tuple[list[IngestReport], Matc
             store, source=source.name, connector=source.connector,
             config={"base_dir": str(project.base_dir), **source.config},
             mappings=project.mappings_for(source)))
-    matcher = BaselineMatcher([tuple(rule) for rule in project.match.rules])
-    return reports, match_store(store, matcher)
+    return reports, match_store(store, project.match.matcher())
 
 
 def open_project(path: Path) -> tuple[Project, Store]:

@@ -82,7 +82,8 @@ def print_match_report(console: Console, report: MatchReport) -> None:
         f"[bold]Match[/]: {report.records} source records → {report.golden_total} golden records "
         f"({report.golden_new} new, {report.golden_changed} changed, {report.golden_unchanged} unchanged, "
         f"{report.golden_retired} retired); merged {report.merged_records} records into "
-        f"{report.merged_clusters} golden records; {report.interactions_attached} interactions attached"
+        f"{report.merged_clusters} golden records; {report.suggestions_pending} merge suggestions waiting for "
+        f"review ({report.suggestions_new} new); {report.interactions_attached} interactions attached"
     )
 
 

@@ -266,14 +266,30 @@ def exact_values(table: FeatureTable, comparison: Comparison, a: np.ndarray, b: 
 
 
 def value_counts(table: FeatureTable, comparison: Comparison) -> dict[str, int]:
-    """How many records hold each value of a comparison's column."""
+    """How many different people hold each value of a comparison's column.
+
+    Records of one person repeat their own phone and e-mail; what makes a value weak evidence
+    is being held by different people (an office line, a family phone). For identifiers, people
+    are told apart by given name; for names, by their first e-mail or phone.
+    """
     if comparison.name.startswith("id:"):
         column: Sequence = table.identifiers[comparison.column]
     else:
         column = getattr(table, comparison.column)
-    counts: dict[str, int] = {}
-    for value in column:
+    by_name = comparison.name in ("given_name", "family_name")
+    holders: dict[str, set[str]] = {}
+    for i, value in enumerate(column):
+        person = record_identity(table, i) if by_name else (table.given_canonical[i] or table.given[i])
         for item in value if isinstance(value, tuple) else (value,):
             if item:
-                counts[item] = counts.get(item, 0) + 1
-    return counts
+                holders.setdefault(item, set()).add(person or f"#{i}")
+    return {item: len(people) for item, people in holders.items()}
+
+
+def record_identity(table: FeatureTable, i: int) -> str:
+    """A stand-in for who a record is: its first e-mail, else its first phone, else itself."""
+    if table.emails[i]:
+        return table.emails[i][0]
+    if table.phones[i]:
+        return table.phones[i][0]
+    return f"#{i}"

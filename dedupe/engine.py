@@ -21,6 +21,7 @@ from dedupe.comparisons import (
     compare_all,
     exact_values,
     identifier_comparison,
+    record_identity,
     value_counts,
 )
 from dedupe.features import FeatureTable, build_features
@@ -33,9 +34,9 @@ log = logging.getLogger(__name__)
 def _tf_penalty(held: np.ndarray, n: int, u_exact: float) -> np.ndarray:
     """Bits to take away when the agreed value is common (an office line, 'Ivan Ivanov').
 
-    A value held by one or two records is what a duplicate looks like and keeps the level's
-    weight; a value held by more counts as weaker evidence, by how much more often it occurs
-    than an average agreement would.
+    `held` counts the different people holding the value. One person keeps the level's weight;
+    a value held by more than two people counts as weaker evidence, by how much more often it
+    occurs than an average agreement would.
     """
     frequency = held / max(n, 1)
     penalty = np.minimum(0.0, np.log2(max(u_exact, 1e-12) / frequency))
@@ -60,6 +61,7 @@ class MatchSettings:
     em_sample: int = 300_000
     u_sample: int = 400_000
     term_frequency: bool = True
+    tf_min_records: int = 1_000  # below this, value frequencies are noise: no term-frequency adjustment
 
 
 def explain_levels(comparisons: Sequence[Comparison], levels: Sequence[int], bits: Sequence[float]) -> str:
@@ -175,11 +177,12 @@ class ProbabilisticMatcher:
         both_names = np.zeros(len(a), dtype=bool)
         if "given_name" in names and "family_name" in names:
             both_names = (levels[:, names.index("given_name")] == 0) & (levels[:, names.index("family_name")] == 0)
+        use_tf = self.settings.term_frequency and len(table) >= self.settings.tf_min_records
         for j, comparison in enumerate(comparisons):
             column = levels[:, j]
             present = column != MISSING
             bits[present, j] = weights[j][column[present]]
-            if self.settings.term_frequency and comparison.tf_level is not None:
+            if use_tf and comparison.tf_level is not None:
                 exact_mask = column == comparison.tf_level
                 if comparison.name in ("given_name", "family_name"):
                     exact_mask &= ~both_names  # the whole name's frequency is used instead, below
@@ -192,13 +195,14 @@ class ProbabilisticMatcher:
                     held = np.asarray([frequency.get(v, 1) for v in values], dtype=np.float64)
                     u_exact = (self.model.u_random or self.model.u)[j][comparison.tf_level]
                     bits[exact, j] += _tf_penalty(held, n, u_exact)
-        if self.settings.term_frequency and both_names.any():
+        if use_tf and both_names.any():
             # same given name and surname: how common is that whole name? ("Ivan Ivanov" says little)
             if "name" not in counts:
-                counts["name"] = {}
-                for value in table.name_tokens:
+                holders: dict[str, set[str]] = {}
+                for i, value in enumerate(table.name_tokens):
                     if value:
-                        counts["name"][value] = counts["name"].get(value, 0) + 1
+                        holders.setdefault(value, set()).add(record_identity(table, i))
+                counts["name"] = {value: len(people) for value, people in holders.items()}
             frequency = counts["name"]
             rows = np.flatnonzero(both_names)
             held = np.asarray([frequency.get(table.name_tokens[i], 1) for i in a[rows].tolist()], dtype=np.float64)
