@@ -1,16 +1,15 @@
-"""Run one contender in its own process and measure it: wall time, peak RSS, exit status.
+"""The contenders, whether each can run here, and running one in its own measured process.
 
-Peak RSS is the kernel's `ru_maxrss` of the reaped child (os.wait4), which covers the child
-and every descendant it waited for, so a contender that forks workers is measured whole.
+Peak RSS is the kernel's `ru_maxrss` of the reaped contender (os.wait4 in _measure.py),
+which covers it and every descendant it waited for, so a contender that forks workers is
+measured whole.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
+import json
 import subprocess
-import time
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,8 +22,6 @@ BENCH_PY = ROOT / ".venv-bench" / "bin" / "python"
 CRMSYNC = ROOT / ".venv" / "bin" / "crmsync"
 VENV_HINT = (f"python3 -m venv {ROOT / '.venv-bench'} && {BENCH_PY.parent / 'pip'} install "
              "splink duckdb goldenmatch recordlinkage psutil pandas")
-_POLL_SECONDS = 0.05
-_GRACE_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -90,40 +87,13 @@ class Run:
     exit_code: int | None
 
 
-def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError):  # the group is already gone
-        os.killpg(pgid, sig)
-
-
-def run_measured(command: list[str], timeout: float, log: Path, env: dict[str, str] | None = None) -> Run:
-    """Run command in a new session (stdout+stderr to log); kill its whole group on timeout."""
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("wb") as sink:
-        started = time.perf_counter()
-        proc = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, env=env)
-        timed_out = False
-        deadline = started + timeout
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            now = time.perf_counter()
-            if now > deadline and not timed_out:
-                timed_out = True
-                _signal_group(proc.pid, signal.SIGTERM)
-                deadline = now + _GRACE_SECONDS
-            elif now > deadline:
-                _signal_group(proc.pid, signal.SIGKILL)
-                pid, status, usage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(_POLL_SECONDS)
-        wall = time.perf_counter() - started
-    code = os.waitstatus_to_exitcode(status)
-    proc.returncode = code  # reaped here; keep Popen from waiting on a pid that is gone
-    if timed_out:
-        _signal_group(proc.pid, signal.SIGKILL)  # stragglers that ignored SIGTERM
-        state = "timeout"
-    else:
-        state = "ok" if code == 0 else "crashed"
-    return Run(state, wall, usage.ru_maxrss / 1024, code)
+def run_measured(command: list[str], timeout: float, log: Path) -> Run:
+    """Run command through _measure.py (a small parent, see there); output goes to log."""
+    measurer = [sys.executable, "-S", str(HERE / "_measure.py"), "--timeout", str(timeout),
+                "--log", str(log), "--", *command]
+    # _measure.py enforces the timeout itself; this outer one only guards against it hanging
+    done = subprocess.run(measurer, capture_output=True, text=True, timeout=timeout + 120, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"_measure.py failed: {done.stderr.strip()[-300:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return Run(result["status"], result["wall_seconds"], result["peak_rss_mb"], result["exit_code"])

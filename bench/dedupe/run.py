@@ -103,12 +103,14 @@ def _run_one(contender: str, dataset: str, kind: str, path: Path, truth: dict[st
     for stale in (output, output.with_name(output.name + ".meta.json")):
         stale.unlink(missing_ok=True)
     command = CONTENDERS[contender].command(path, output, kind)
+    load_before = os.getloadavg()[0]  # the machine is shared: say how busy it was
     run = run_measured(command, timeout, DATA / "logs" / f"{stem}.log")
     row.wall_seconds, row.peak_rss_mb = round(run.wall_seconds, 2), round(run.peak_rss_mb, 1)
     meta = output.with_name(output.name + ".meta.json")
     if meta.exists():
         loaded = json.loads(meta.read_text())
         row.phases, row.notes = loaded.get("phases", {}), loaded.get("notes", {})
+    row.notes["load_before"] = round(load_before, 2)
     if run.status != "ok":
         row.status = run.status
         row.detail = (f"after {timeout:.0f} s" if run.status == "timeout"
@@ -145,7 +147,8 @@ def _machine() -> str:
 
 def _versions() -> dict[str, str]:
     versions: dict[str, str] = {}
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+    # --dirty: crmsync is measured from the working tree, which may hold uncommitted work
+    commit = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True,
                             text=True, check=False).stdout.strip()
     versions["crmsync"] = f"git {commit}" if commit else "unknown"
     if BENCH_PY.exists():

@@ -1,0 +1,79 @@
+"""Run one command and report its wall time, peak RSS and exit as one JSON line on stdout.
+
+    python _measure.py --timeout SECONDS --log FILE -- COMMAND...
+
+Why a separate small process: Linux records a child's `ru_maxrss` at exec time as at least
+the high-water RSS of the memory image it was forked from, so a contender started straight
+from the harness (which holds a million-record truth table) would inherit the harness's
+peak. Started from this small process, the floor is a few MB. Standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+_POLL_SECONDS = 0.05
+_GRACE_SECONDS = 5.0
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):  # the group is already gone
+        os.killpg(pgid, sig)
+
+
+def measure(command: list[str], timeout: float, log: Path) -> dict[str, object]:
+    """Run command in a new session (output to log); kill its whole group on timeout."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as sink:
+        started = time.perf_counter()
+        proc = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+        timed_out = False
+        deadline = started + timeout
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            now = time.perf_counter()
+            if now > deadline and not timed_out:
+                timed_out = True
+                _signal_group(proc.pid, signal.SIGTERM)
+                deadline = now + _GRACE_SECONDS
+            elif now > deadline:
+                _signal_group(proc.pid, signal.SIGKILL)
+                pid, status, usage = os.wait4(proc.pid, 0)
+                break
+            time.sleep(_POLL_SECONDS)
+        wall = time.perf_counter() - started
+    code = os.waitstatus_to_exitcode(status)
+    proc.returncode = code  # reaped here; keep Popen from waiting on a pid that is gone
+    if timed_out:
+        _signal_group(proc.pid, signal.SIGKILL)  # stragglers that ignored SIGTERM
+    state = "timeout" if timed_out else ("ok" if code == 0 else "crashed")
+    # ru_maxrss: KiB on Linux; the child and every descendant it waited for
+    return {"status": state, "wall_seconds": wall, "peak_rss_mb": usage.ru_maxrss / 1024, "exit_code": code}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--timeout", type=float, required=True)
+    parser.add_argument("--log", type=Path, required=True)
+    parser.add_argument("command", nargs=argparse.REMAINDER)
+    args = parser.parse_args()
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        parser.error("no command to run")
+    print(json.dumps(measure(command, args.timeout, args.log)), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
