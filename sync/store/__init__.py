@@ -115,3 +115,25 @@ __all__ = [
     "upsert_interactions",
     "upsert_source_records",
 ]
+
+from sync.store.inbox import (  # noqa: E402  (appended: the web-form inbox)
+    InboxAdd,
+    InboxRow,
+    InboxSubmissionIn,
+    add_submissions,
+    count_submissions,
+    inbox_sources,
+    open_durable_store,
+    read_submissions,
+)
+
+__all__ += [
+    "InboxAdd",
+    "InboxRow",
+    "InboxSubmissionIn",
+    "add_submissions",
+    "count_submissions",
+    "inbox_sources",
+    "open_durable_store",
+    "read_submissions",
+]

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -338,3 +339,30 @@ class Interaction(Base):
     email: Mapped[str | None] = mapped_column(String)
     golden_id: Mapped[str | None] = mapped_column(
         ForeignKey("golden_records.id", ondelete="SET NULL"))
+
+
+class InboxSubmission(Base):
+    """A raw web-form submission, stored before the webhook answers 200 (migration 0002).
+
+    `id` is the inbox sequence: readers page by it, so it must grow in commit order (SQLite
+    AUTOINCREMENT; on PostgreSQL writers serialise on an advisory lock, see inbox.py).
+    """
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        UniqueConstraint("source", "submission_id"),
+        Index("ix_inbox_source_id", "source", "id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String)
+    submission_id: Mapped[str] = mapped_column(String)
+    shape: Mapped[str] = mapped_column(String(16))
+    content_type: Mapped[str] = mapped_column(String)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    fields: Mapped[dict[str, Any]] = mapped_column(_json())
+    received_at: Mapped[datetime]
+
+
+__all__ += ["InboxSubmission"]
