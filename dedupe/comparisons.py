@@ -123,8 +123,9 @@ def _email(p: _Pairs) -> np.ndarray:
     local_y = _obj([e.split("@")[0] for e in ey])
     levels = _graded(local_x, local_y, (0.92,), offset=2)
     levels[local_x == local_y] = 1
-    # user names made of the person's own name say nothing the name comparison has not said
-    named = p.table.email_named[p.a] & p.table.email_named[p.b]
+    # user names made of the person's own name say nothing the name comparison has not said;
+    # if either side's user name is name-made, a similar one on the other side is too
+    named = p.table.email_named[p.a] | p.table.email_named[p.b]
     levels[named & (levels < 3)] = MISSING
     levels[shared] = 0
     levels[~present] = MISSING

@@ -70,11 +70,12 @@ def _name_forms(given: str, family: str) -> set[str]:
     return forms | {skeleton(x) for x in forms}
 
 
-def _named(emails: tuple[str, ...], given: str, family: str, tokens: set[str]) -> bool:
+def _named(emails: tuple[str, ...], given: str, family: str, tokens: set[str], canonical: str = "") -> bool:
     """Every e-mail's user name is made of the person's own name (so it is no independent evidence)."""
     if not emails or not (given or family):
         return False
-    forms = _name_forms(given, family)
+    forms = _name_forms(given, family) | (_name_forms(canonical, family) if canonical else set())
+    tokens = tokens | ({canonical} if canonical else set())
     for email in emails:
         parts = email_local_name_tokens(email)
         letters = "".join(parts)
@@ -108,7 +109,8 @@ def build_features(customers: Sequence[Customer], keys: Sequence[int] | None = N
         cols["name_tokens"].append(" ".join(key.tokens))
         emails = tuple(dict.fromkeys(k for k in (email_key(e) for e in c.emails) if k))
         cols["emails"].append(emails)
-        named[i] = _named(tuple(c.emails), key.given, key.family, set(key.tokens))  # raw: keys lose gmail dots
+        # raw addresses: keys lose gmail dots, which separate the name parts
+        named[i] = _named(tuple(c.emails), key.given, key.family, set(key.tokens), key.given_canonical)
         cols["phones"].append(tuple(dict.fromkeys(c.phones)))
         cols["city"].append(city_key(c.address.city))
         cols["country"].append(c.address.country or "")
