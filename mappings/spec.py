@@ -137,14 +137,14 @@ class MappingSpec(BaseModel):
                 )
         if self.entity == "interaction" and self.kind is None:
             raise ValueError("kind: an interaction mapping needs `kind` (call, form_submission, ...)")
+        for rule in self.fields:  # resolve default transforms once, not per row
+            if not rule.transform:
+                rule.transform = [TransformCall(name=name) for name in targets.get(rule.to, ("trim",))]
         return self
 
     def transforms_for(self, rule: Rule) -> list[TransformCall]:
-        """The rule's own transforms, or the target's defaults."""
-        if rule.transform:
-            return rule.transform
-        targets = CUSTOMER_TARGETS if self.entity == "customer" else INTERACTION_TARGETS
-        return [TransformCall(name=name) for name in targets.get(rule.to, ("trim",))]
+        """The rule's own transforms, or the target's defaults (filled in at validation)."""
+        return rule.transform
 
     def required_columns(self) -> list[str]:
         """Columns that must exist in the source stream (rules not marked optional)."""
