@@ -201,6 +201,8 @@ def dedupe(
     sheet: Annotated[str | None, typer.Option(help="Workbook sheet (default: the first).")] = None,
     auto_merge: Annotated[float, typer.Option(help="Merge at or above this probability.")] = 0.95,
     review: Annotated[float, typer.Option(help="Suggest at or above this probability.")] = 0.70,
+    identifier: Annotated[list[str] | None, typer.Option(
+        help="A custom field (custom.<name> in the mapping) that identifies a person exactly; repeatable.")] = None,
 ) -> None:
     """Find the duplicates in one file: clusters.csv, and with --xlsx a workbook a person can review."""
     from connectors.files import FileReadError
@@ -209,7 +211,7 @@ def dedupe(
     from sync.dedupe_file import dedupe_file
 
     try:
-        matcher = MatchConfig(auto_merge=auto_merge, review=review).matcher()
+        matcher = MatchConfig(auto_merge=auto_merge, review=review, identifiers=identifier or []).matcher()
         result = dedupe_file(file, mapping, out, matcher=matcher, id_column=id_column, sheet=sheet, xlsx=xlsx,
                              progress=lambda message: err.print(message, highlight=False))
     except (FileReadError, MappingError, ValueError) as exc:
@@ -277,6 +279,29 @@ def db_upgrade(config: ConfigOption = Path(DEFAULT_PROJECT_FILE)) -> None:
         store.dispose()
     url = make_url(project.database_url()).render_as_string(hide_password=True)
     console.print(f"{url}: at revision {revision}")
+
+
+@app.command()
+def serve(
+    config: ConfigOption = Path(DEFAULT_PROJECT_FILE),
+    host: Annotated[str, typer.Option(help="Interface to listen on (0.0.0.0 for every one).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+) -> None:
+    """Run the web app: form webhooks at POST /hooks/forms/<source>, GET /health."""
+    from crmsync.web import serve as serve_web
+    from crmsync.web.hooks import hook_sources
+
+    project = _project(config)
+    try:
+        names = list(hook_sources(project))
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+    _store(project).dispose()  # migrations up front, with a clear error if the store is unreachable
+    for name in names:
+        console.print(f"form webhook: POST http://{host}:{port}/hooks/forms/{name}")
+    if not names:
+        console.print("no sources with `connector: webforms`: only GET /health is served")
+    serve_web(project, host=host, port=port, access_log=_VERBOSE)
 
 
 def main() -> None:

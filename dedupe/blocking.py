@@ -66,6 +66,12 @@ def _postcode_given(t: FeatureTable, i: int) -> Iterator[str]:
         yield f"{t.postal_code[i]}|{t.given_initial[i]}"
 
 
+def _identifiers(t: FeatureTable, i: int) -> Iterator[str]:
+    for name, column in t.identifiers.items():
+        if column[i]:
+            yield f"{name}|{column[i]}"
+
+
 BLOCKING_KEYS: dict[str, KeyFn] = {
     "email": _email,
     "phone": _phone,
@@ -75,6 +81,7 @@ BLOCKING_KEYS: dict[str, KeyFn] = {
     "company_city": _company_city,
     "birth_family": _birth_family,
     "postcode_given": _postcode_given,
+    "identifiers": _identifiers,
 }
 
 
@@ -88,6 +95,7 @@ BLOCKED_ON: dict[str, frozenset[str]] = {
     "company_city": frozenset({"company", "city"}),
     "birth_family": frozenset({"birth_date", "family_name"}),
     "postcode_given": frozenset({"postal_code", "given_name"}),
+    "identifiers": frozenset(),  # identifier comparisons are named id:<field>; see engine
 }
 
 

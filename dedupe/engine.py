@@ -132,8 +132,8 @@ class ProbabilisticMatcher:
     def _score(self, table: FeatureTable, timings: dict[str, float]) -> tuple[_Scored, BlockingReport]:
         s = self.settings
         mark = time.perf_counter()
-        a, b, blocking = candidate_pairs(table, s.blocking, s.max_block,
-                                         sample_per_key=s.em_sample // max(len(s.blocking), 1))
+        keys = list(s.blocking) + (["identifiers"] if s.identifiers and "identifiers" not in s.blocking else [])
+        a, b, blocking = candidate_pairs(table, keys, s.max_block, sample_per_key=s.em_sample // max(len(keys), 1))
         timings["blocking"] = time.perf_counter() - mark
         comparisons = self.active_comparisons(table)
         mark = time.perf_counter()
@@ -146,7 +146,9 @@ class ProbabilisticMatcher:
             sessions = {}
             for key, sample in blocking.samples.items():
                 rows = np.searchsorted(codes, sample)
-                include = [j for j, c in enumerate(comparisons) if c.name not in BLOCKED_ON.get(key, ())]
+                blocked = BLOCKED_ON.get(key, frozenset())
+                include = [j for j, c in enumerate(comparisons)
+                           if c.name not in blocked and not (key == "identifiers" and c.name.startswith("id:"))]
                 sessions[key] = (levels[rows], include)
             self.model = train_em(sessions, comparisons, u)
         bits = self._bits(table, comparisons, a, b, levels)
