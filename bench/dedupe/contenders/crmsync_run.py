@@ -18,12 +18,14 @@ MAPPINGS = {
     "synthetic": ROOT / "bench" / "dedupe" / "synthetic_mapping.yaml",
     "febrl": ROOT / "bench" / "dedupe" / "febrl_mapping.yaml",
 }
+# the same identifier the peers compare on FEBRL (Splink's model has a soc_sec_id comparison)
+IDENTIFIERS = {"synthetic": [], "febrl": ["--identifier", "soc_sec_id"]}
 
 
 def main() -> int:
     args = parse_args(__doc__.splitlines()[0])
     command = [str(CRMSYNC), "dedupe", str(args.input), "--map", str(MAPPINGS[args.dataset]),
-               "--out", str(args.output), "--id-column", "id"]
+               "--out", str(args.output), "--id-column", "id", *IDENTIFIERS[args.dataset]]
     os.execv(command[0], command)
     return 1  # not reached: execv only returns by raising
 
