@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -60,21 +61,22 @@ class FeatureTable:
         return bool(values) and any(values)
 
 
-def _name_forms(given: str, family: str) -> set[str]:
+@lru_cache(maxsize=200_000)
+def _name_forms(given: str, family: str) -> frozenset[str]:
     """User names people build from their own name: ivanpetrov, petrovivan, ipetrov, petrovi, ivan, petrov."""
     g, f = given.replace(" ", ""), family.replace(" ", "")
     forms = {g, f, g + f, f + g}
     if g and f:
         forms |= {g[0] + f, f + g[0], g + f[0]}
     forms.discard("")
-    return forms | {skeleton(x) for x in forms}
+    return frozenset(forms | {skeleton(x) for x in forms})
 
 
 def _named(emails: tuple[str, ...], given: str, family: str, tokens: set[str], canonical: str = "") -> bool:
     """Every e-mail's user name is made of the person's own name (so it is no independent evidence)."""
     if not emails or not (given or family):
         return False
-    forms = _name_forms(given, family) | (_name_forms(canonical, family) if canonical else set())
+    forms = _name_forms(given, family) | (_name_forms(canonical, family) if canonical else frozenset())
     tokens = tokens | ({canonical} if canonical else set())
     for email in emails:
         parts = email_local_name_tokens(email)
