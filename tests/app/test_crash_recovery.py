@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import random
 import signal
 import subprocess
@@ -79,14 +80,16 @@ def test_kill_9_mid_ingest_then_rerun_equals_uninterrupted(tmp_path: Path, cli_e
     crashed = make_project(tmp_path / "crashed")
     run(["ingest", "big", "-c", str(reference)], cli_env)
 
+    # its own process group, so that the kill takes Prefect's temporary server (a child) down too
     process = subprocess.Popen([sys.executable, "-m", "crmsync", "ingest", "big", "-c", str(crashed)],
-                               env=cli_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               env=cli_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
     db = crashed.parent / "crmsync.db"
     deadline = time.monotonic() + 240
     while landed(db) < 1000 and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.05)
     assert process.poll() is None, "ingest finished before it could be killed; make the input bigger"
-    process.send_signal(signal.SIGKILL)
+    os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     partial = landed(db)
     assert 0 < partial < ROWS, partial
