@@ -99,7 +99,7 @@ class CursorStream(Stream, CheckpointMixin):
         self._state = dict(value or {})
 
     @property
-    def cursor(self) -> Any:
+    def saved_cursor(self) -> Any:
         """The saved cursor value, or None before the first complete read."""
         return self._state.get(CURSOR_KEY)
 
@@ -117,7 +117,7 @@ class CursorStream(Stream, CheckpointMixin):
     def commit(self, value: Any | None = None) -> None:
         """Everything up to `value` (default: the highest value seen) has been emitted."""
         target = value if value is not None else self._pending
-        if target is not None and (self.cursor is None or target > self.cursor):
+        if target is not None and (self.saved_cursor is None or target > self.saved_cursor):
             self._state = {CURSOR_KEY: target}
         self._pending = None
 

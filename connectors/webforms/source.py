@@ -69,7 +69,7 @@ class InboxStream(CursorStream):
 
     def read_new(self) -> Iterator[Mapping[str, Any]]:
         """Page through the inbox by id; each id is unique, so every record advances the cursor."""
-        after = int(self.cursor or 0)
+        after = int(self.saved_cursor or 0)
         store = open_inbox(self.config)
         try:
             while True:

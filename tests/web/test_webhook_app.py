@@ -7,9 +7,9 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from conftest import SECRET, TOKEN, signed_json, standard_headers
 from fastapi.testclient import TestClient
 from sqlalchemy import text
+from web_helpers import SECRET, TOKEN, signed_json, standard_headers
 
 from connectors.webforms import sign_typeform
 from crmsync.config import ConfigError, Project

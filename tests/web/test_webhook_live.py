@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import ROOT, SECRET, TOKEN, LiveServer, signed_json, write_project
+from web_helpers import ROOT, SECRET, TOKEN, LiveServer, signed_json, write_project
 
 from sync.store import count_submissions, open_store, read_submissions
 
