@@ -137,3 +137,42 @@ __all__ += [
     "open_durable_store",
     "read_submissions",
 ]
+
+# Push bookkeeping (sync.store.push): destination xrefs, dead letters, push audit.
+from sync.store.push import (  # noqa: E402
+    ERASE_ACTION,
+    DeadLetterRow,
+    PushedRecord,
+    XrefRow,
+    audit_remote_change,
+    clear_pushed_hash,
+    dead_letter,
+    delete_xref,
+    erased_golden_ids,
+    golden_status,
+    load_dead_letters,
+    load_xrefs,
+    move_xref,
+    record_pushes,
+    resolve_dead_letters,
+    survivors_of,
+)
+
+__all__ += [
+    "ERASE_ACTION",
+    "DeadLetterRow",
+    "PushedRecord",
+    "XrefRow",
+    "audit_remote_change",
+    "clear_pushed_hash",
+    "dead_letter",
+    "delete_xref",
+    "erased_golden_ids",
+    "golden_status",
+    "load_dead_letters",
+    "load_xrefs",
+    "move_xref",
+    "record_pushes",
+    "resolve_dead_letters",
+    "survivors_of",
+]
