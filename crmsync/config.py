@@ -16,6 +16,7 @@ from dedupe.baseline import KEY_KINDS
 from dedupe.blocking import BLOCKING_KEYS
 from dedupe.comparisons import COMPARISONS
 from dedupe.engine import MatchSettings, ProbabilisticMatcher
+from dedupe.survivorship import FIELD_KINDS, FieldRule, SurvivorshipRules
 from mappings import MappingError, MappingSpec, describe_validation_error, load_mapping
 from sync.redaction import register_secret
 
@@ -139,6 +140,50 @@ class MatchConfig(_Model):
         return value
 
 
+class FieldRuleConfig(_Model):
+    """One field's survivorship rule in long form: `{rule: source_priority, sources: [crm, sheet]}`."""
+
+    rule: str = "most_recent"
+    sources: list[str] = Field(default_factory=list, description="source order for source_priority")
+    primary: str = Field("most_recent", description="lists: the rule that picks the primary value")
+
+
+class SurvivorshipConfig(_Model):
+    """Which value survives in a golden record, per field (defaults: most recent, lists unioned)."""
+
+    default: str = Field("most_recent", description="rule for every field not listed under fields")
+    source_priority: list[str] = Field(default_factory=list, description="sources, most trusted first")
+    verified: dict[str, list[str]] = Field(
+        default_factory=dict, description="source → fields whose values are verified ('*' for all)")
+    fields: dict[str, str | FieldRuleConfig] = Field(default_factory=dict)
+
+    def rules(self) -> SurvivorshipRules:
+        """The rules as the dedupe stage runs them."""
+        fields = {}
+        for name, value in self.fields.items():
+            if isinstance(value, str):  # short form; on a list field it names the primary's rule
+                listed = FIELD_KINDS.get(name) == "list" and value != "union"
+                value = FieldRuleConfig(rule="union", primary=value) if listed else FieldRuleConfig(rule=value)
+            fields[name] = FieldRule(rule=value.rule, sources=tuple(value.sources), primary=value.primary)
+        return SurvivorshipRules(default=self.default, source_priority=tuple(self.source_priority),
+                                 verified={s: tuple(f) for s, f in self.verified.items()}, fields=fields)
+
+    @model_validator(mode="after")
+    def _valid(self) -> SurvivorshipConfig:
+        problems = self.rules().problems()
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def sources_named(self) -> set[str]:
+        """Every source name the rules mention."""
+        named = set(self.source_priority) | set(self.verified)
+        for value in self.fields.values():
+            if isinstance(value, FieldRuleConfig):
+                named |= set(value.sources)
+        return named
+
+
 class ExportConfig(_Model):
     xlsx: Path | None = Path("golden.xlsx")
 
@@ -153,6 +198,7 @@ class Project(_Model):
     sources: list[SourceConfig] = Field(default_factory=list)
     match: MatchConfig = Field(default_factory=MatchConfig)
     export: ExportConfig = Field(default_factory=ExportConfig)
+    survivorship: SurvivorshipConfig = Field(default_factory=SurvivorshipConfig)
     base_dir: Path = Field(default=Path("."), exclude=True)
 
     @model_validator(mode="after")
@@ -161,6 +207,10 @@ class Project(_Model):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"sources: names must be unique; repeated: {', '.join(dupes)}")
+        unknown = sorted(self.survivorship.sources_named() - set(names))
+        if unknown and names:
+            raise ValueError(f"survivorship: unknown source(s) {', '.join(map(repr, unknown))}; "
+                             f"name sources of this project: {', '.join(names)}")
         return self
 
     def resolve(self, path: Path) -> Path:

@@ -1,80 +1,82 @@
-"""Golden records from clusters: survivorship ("most recent non-empty value wins") and stable ids."""
+"""Golden records from clusters: survivorship (rules in `dedupe.survivorship`) and stable ids."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from dedupe.types import Cluster, GoldenValues, MatchRecord
+from dedupe.survivorship import Pin, SurvivorshipRules, apply
+from dedupe.types import Cluster, GoldenValues, MatchRecord, MemberDecision
 
-__all__ = ["assign_golden_ids", "survive"]
+__all__ = ["MANUAL", "assign_golden_ids", "honour_manual", "survive"]
 
-_LIST_FIELDS = ("emails", "phones", "tags")
-_GROUP_FIELDS = ("address", "consent", "custom")
-_SKIP = {"ref", "source_updated_at"}
+MANUAL = "manual"  # the link method of a decision a person made (a merge, a split)
 
 
-def _order(records: Sequence[MatchRecord]) -> list[MatchRecord]:
-    """Newest first; ties broken by source key so the result never depends on input order."""
-    return sorted(records, key=lambda r: (r.recency, r.customer.ref.key()), reverse=True)
+def survive(records: Sequence[MatchRecord], rules: SurvivorshipRules | None = None,
+            pins: Mapping[str, Pin] | None = None) -> GoldenValues:
+    """The golden values of one customer's records; by default the most recent non-empty value
+    wins and lists are the union, newest first (see `dedupe.survivorship` for the other rules)."""
+    return apply(records, rules, pins)
 
 
-def _origin(record: MatchRecord) -> dict[str, Any]:
-    ref = record.customer.ref
-    return {"source": ref.source, "stream": ref.stream, "source_record_id": ref.source_record_id,
-            "updated_at": record.recency.isoformat()}
+def honour_manual(
+    clusters: Sequence[Cluster],
+    manual: Mapping[int, str],
+    cannot_link: Iterable[tuple[int, int]] = (),
+) -> tuple[list[Cluster], list[str | None]]:
+    """Clusters with people's decisions applied, and per cluster the golden id a person fixed.
 
-
-def survive(records: Sequence[MatchRecord]) -> GoldenValues:
-    """Most recent non-empty value per field; lists are the union, newest first."""
-    ordered = _order(records)
-    dumps = [(r, r.customer.model_dump(mode="json", exclude=_SKIP)) for r in ordered]
-    fields: dict[str, Any] = {}
-    provenance: dict[str, dict[str, Any]] = {}
-    names = dumps[0][1].keys() if dumps else ()
-    for name in names:
-        if name in _LIST_FIELDS:
-            merged: list[Any] = []
-            for record, dump in dumps:
-                for item in dump[name]:
-                    if item not in merged:
-                        merged.append(item)
-                        provenance.setdefault(f"{name}[{item}]", _origin(record))
-            fields[name] = merged
-            if merged:
-                provenance[name] = provenance[f"{name}[{merged[0]}]"]
-        elif name in _GROUP_FIELDS:
-            group: dict[str, Any] = {}
-            for record, dump in dumps:
-                for key, value in (dump[name] or {}).items():
-                    if value not in (None, "") and key not in group:
-                        group[key] = value
-                        provenance[f"{name}.{key}"] = _origin(record)
-            fields[name] = group
+    A source record a person linked by hand (`manual`: record key → golden id) stays in that
+    golden record. The engine's cluster around it joins that golden record too, unless the
+    cluster also holds records a person put in another one, or a member is cannot-linked to
+    the golden record's records; then only the hand-linked records move and the rest stays a
+    cluster of its own.
+    """
+    forbidden: dict[int, set[int]] = {}
+    for a, b in cannot_link:
+        forbidden.setdefault(a, set()).add(b)
+        forbidden.setdefault(b, set()).add(a)
+    groups: dict[str, list[MemberDecision]] = {}
+    joining: list[tuple[str, list[MemberDecision]]] = []
+    free: list[Cluster] = []
+    for cluster in clusters:
+        fixed = {manual[m.key] for m in cluster.members if m.key in manual}
+        rest = [m for m in cluster.members if m.key not in manual]
+        for member in cluster.members:
+            if member.key in manual:
+                groups.setdefault(manual[member.key], []).append(
+                    MemberDecision(member.key, MANUAL, 1.0, "linked by a person"))
+        if len(fixed) == 1 and rest:
+            joining.append((fixed.pop(), rest))
+        elif rest:
+            free.append(Cluster(tuple(rest)))
+    for golden_id, rest in joining:
+        held = {m.key for m in groups[golden_id]}
+        if any(forbidden.get(m.key, set()) & held for m in rest):
+            free.append(Cluster(tuple(rest)))
         else:
-            fields[name] = None
-            for record, dump in dumps:
-                if dump[name] not in (None, ""):
-                    fields[name] = dump[name]
-                    provenance[name] = _origin(record)
-                    break
-    fields["sources"] = sorted({r.customer.ref.source for r in ordered})
-    return GoldenValues(fields, provenance)
+            groups[golden_id].extend(rest)
+    result = [Cluster(tuple(members)) for members in groups.values()] + free
+    return result, [*groups, *([None] * len(free))]
 
 
 def assign_golden_ids(
     clusters: Sequence[Cluster],
     previous: Mapping[int, str],
     new_id: Callable[[], str],
+    fixed: Sequence[str | None] | None = None,
 ) -> list[str]:
     """One golden id per cluster, reusing the id most of its members already had.
 
     Larger clusters choose first, so when a golden record splits, its biggest part keeps the id.
+    `fixed` gives ids a person decided (None where the cluster is free to choose); nobody else gets those.
     """
-    order = sorted(range(len(clusters)), key=lambda i: (-len(clusters[i].members), min(clusters[i].keys)))
-    taken: set[str] = set()
-    result: dict[int, str] = {}
+    fixed = list(fixed) if fixed is not None else [None] * len(clusters)
+    taken: set[str] = {gid for gid in fixed if gid is not None}
+    result: dict[int, str] = {i: gid for i, gid in enumerate(fixed) if gid is not None}
+    order = sorted((i for i in range(len(clusters)) if fixed[i] is None),
+                   key=lambda i: (-len(clusters[i].members), min(clusters[i].keys)))
     for index in order:
         votes = Counter(previous[k] for k in clusters[index].keys if k in previous)
         candidates = sorted(votes, key=lambda gid: (-votes[gid], gid))

@@ -64,7 +64,7 @@ def match_task(project: Project, store: Store) -> tuple[MatchReport, float]:
     started = time.perf_counter()
     matcher = project.match.matcher()
     with recorded_run(store, "match", None, _orchestrator_id()) as run:
-        report = match_store(store, matcher, run_id=run.run_id)
+        report = match_store(store, matcher, run_id=run.run_id, survivorship=project.survivorship.rules())
         run.counts = asdict(report)
     return report, time.perf_counter() - started
 

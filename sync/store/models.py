@@ -366,3 +366,131 @@ class InboxSubmission(Base):
 
 
 __all__ += ["InboxSubmission"]
+
+
+# ---------------------------------------------------------------- golden trust (migration 0003)
+
+
+class GoldenPin(Base):
+    """A value an admin fixed on a golden record; it wins over every source until unpinned."""
+
+    __tablename__ = "golden_pins"
+    __table_args__ = (UniqueConstraint("golden_id", "field"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    golden_id: Mapped[str] = mapped_column(ForeignKey("golden_records.id"))
+    field: Mapped[str] = mapped_column(String)
+    value: Mapped[Any] = mapped_column(_json())
+    pinned_by: Mapped[str] = mapped_column(String)
+    pinned_at: Mapped[datetime]
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class GoldenChange(Base):
+    """A merge or a split a person made, with the before-images an undo restores."""
+
+    __tablename__ = "golden_changes"
+    __table_args__ = (
+        CheckConstraint("kind IN ('merge', 'split')", name="kind"),
+        Index("ix_golden_changes_golden_id", "golden_id"),
+        Index("ix_golden_changes_other_id", "other_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    golden_id: Mapped[str] = mapped_column(String(36))  # the survivor of a merge, the record split
+    other_id: Mapped[str] = mapped_column(String(36))  # the merged-away record, the split-off one
+    suggestion_id: Mapped[int | None] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String)
+    at: Mapped[datetime]
+    before: Mapped[dict[str, Any]] = mapped_column(_json())
+    after: Mapped[dict[str, Any]] = mapped_column(_json())
+    undone_at: Mapped[datetime | None]
+    undone_by: Mapped[str | None] = mapped_column(String)
+
+
+class DestinationAction(Base):
+    """What a destination CRM needs after a person's decision, for the push engine to carry out."""
+
+    __tablename__ = "destination_actions"
+    __table_args__ = (
+        CheckConstraint("action IN ('merge', 're-create', 'delete')", name="action"),
+        CheckConstraint("status IN ('pending', 'done', 'failed')", name="status"),
+        Index("ix_destination_actions_status_destination", "status", "destination"),
+        Index("ix_destination_actions_golden_id", "golden_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    destination: Mapped[str] = mapped_column(String)
+    action: Mapped[str] = mapped_column(String(16))
+    golden_id: Mapped[str] = mapped_column(String(36))
+    remote_id: Mapped[str | None] = mapped_column(String)
+    payload: Mapped[dict[str, Any]] = mapped_column(_json())
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String)
+    created_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    done_at: Mapped[datetime | None]
+
+
+class ReviewState(Base):
+    """One row: a counter every manual change moves, so a match run sees people's concurrent work."""
+
+    __tablename__ = "review_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+    changed_at: Mapped[datetime | None]
+
+
+class SubjectKey(Base):
+    """The key sealing one golden record's personal data in the audit log; erasure deletes it."""
+
+    __tablename__ = "subject_keys"
+
+    golden_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    key: Mapped[str] = mapped_column(String)
+    created_at: Mapped[datetime]
+
+
+class ErasureReceipt(Base):
+    """Proof of one erasure: hashed identifiers asked for and every place touched (ids, counts)."""
+
+    __tablename__ = "erasure_receipts"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String)
+    reason: Mapped[str | None] = mapped_column(Text)
+    identifiers: Mapped[dict[str, Any]] = mapped_column(_json())
+    touched: Mapped[dict[str, Any]] = mapped_column(_json())
+
+
+class ErasureTombstone(Base):
+    """A keyed hash of an erased identifier: re-ingesting it is flagged, never silently restored."""
+
+    __tablename__ = "erasure_tombstones"
+    __table_args__ = (UniqueConstraint("kind", "digest"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    digest: Mapped[str] = mapped_column(String)
+    receipt_id: Mapped[str] = mapped_column(ForeignKey("erasure_receipts.id"))
+    created_at: Mapped[datetime]
+
+
+class AuditRedaction(Base):
+    """An audit entry whose before/after belonged to an erased person: exports show it redacted."""
+
+    __tablename__ = "audit_redactions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    audit_id: Mapped[int] = mapped_column(ForeignKey("audit_log.id"), unique=True)
+    receipt_id: Mapped[str] = mapped_column(ForeignKey("erasure_receipts.id"))
+    redacted_at: Mapped[datetime]
+
+
+__all__ += ["AuditRedaction", "DestinationAction", "ErasureReceipt", "ErasureTombstone", "GoldenChange",
+            "GoldenPin", "ReviewState", "SubjectKey"]
