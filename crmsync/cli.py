@@ -264,6 +264,53 @@ def status(
     print_status(console, runs, golden=golden, quarantined=quarantined)
 
 
+@app.command()
+def push(
+    destination: Annotated[str, typer.Argument(help="Destination name from the project file.")],
+    config: ConfigOption = Path(DEFAULT_PROJECT_FILE),
+    plan: Annotated[bool, typer.Option("--plan", help="Only show and save what would change; write nothing.")] = False,
+    out: Annotated[Path | None, typer.Option(help="Plan file: .csv or .json (default: push-plan-DEST.csv).")] = None,
+) -> None:
+    """Push golden records to a CRM: plan (create/update/merge/delete per record), then apply."""
+    from flows.push import destination_config
+    from mappings import MappingError
+    from sync.store import StoreError, open_store
+
+    project = _project(config)
+    try:
+        target = destination_config(project, destination)
+        spec = target.outbound(project.base_dir)
+    except (ConfigError, MappingError) as exc:
+        raise _fail(str(exc)) from None
+    if not plan:
+        from flows.push import push_flow
+
+        _store(project).dispose()  # migrations up front, with a clear error if the store is unreachable
+        report = push_flow(str(config.resolve()), destination)
+        for line in report.summary():
+            console.print(line, highlight=False, markup=False)
+        if report.error:
+            raise typer.Exit(1)
+        return
+    from sync.push.run import plan_destination
+
+    try:  # a plan writes nothing: not even a schema upgrade
+        store = open_store(project.database_url(), upgrade_schema=False)
+    except StoreError as exc:
+        raise _fail(str(exc)) from None
+    try:
+        result = plan_destination(store, target, spec)
+    except (LookupError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        store.dispose()
+    for line in result.summary():
+        console.print(line, highlight=False, markup=False)
+    written = result.write(out or Path(f"push-plan-{destination}.csv"))
+    console.print(f"wrote {written} (nothing was sent to {destination} and the store was not changed)",
+                  highlight=False)
+
+
 @db_app.command("upgrade")
 def db_upgrade(config: ConfigOption = Path(DEFAULT_PROJECT_FILE)) -> None:
     """Apply the store's schema migrations (new databases get them automatically)."""

@@ -5,10 +5,18 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from connectors.registry import available_connectors
 from dedupe import DEFAULT_RULES, BaselineMatcher, Matcher
@@ -18,9 +26,12 @@ from dedupe.comparisons import COMPARISONS
 from dedupe.engine import MatchSettings, ProbabilisticMatcher
 from dedupe.survivorship import FIELD_KINDS, FieldRule, SurvivorshipRules
 from mappings import MappingError, MappingSpec, describe_validation_error, load_mapping
+from mappings.outbound import OutboundSpec, load_outbound
+from mappings.outbound import template as outbound_template
+from sync.push.destination import DestinationSettings, available_destinations
 from sync.redaction import register_secret
 
-__all__ = ["ConfigError", "Project", "SourceConfig", "load_project", "DEFAULT_PROJECT_FILE"]
+__all__ = ["ConfigError", "DestinationConfig", "Project", "SourceConfig", "load_project", "DEFAULT_PROJECT_FILE"]
 
 DEFAULT_PROJECT_FILE = "crmsync.yaml"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -188,6 +199,42 @@ class ExportConfig(_Model):
     xlsx: Path | None = Path("golden.xlsx")
 
 
+def _destination_names(value: list[DestinationConfig]) -> list[DestinationConfig]:
+    names = [d.name for d in value]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ValueError(f"names must be unique; repeated: {', '.join(dupes)}")
+    return value
+
+
+class DestinationConfig(DestinationSettings):
+    """A CRM to push golden records to: `destinations:` entries (connector, base_url, token, mapping)."""
+
+    mapping: Path | None = Field(None, description="outbound mapping file; default: the connector's template")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", value):
+            raise ValueError(f"{value!r}: use lowercase letters, digits, '-' and '_' (e.g. 'hubspot')")
+        return value
+
+    @field_validator("connector")
+    @classmethod
+    def _connector(cls, value: str) -> str:
+        known = available_destinations()
+        if value not in known:
+            raise ValueError(f"no destination writer for connector {value!r}; available: {', '.join(known)}")
+        return value
+
+    def outbound(self, base_dir: Path) -> OutboundSpec:
+        """The outbound mapping (golden record → CRM fields); raises MappingError naming the file."""
+        if self.mapping is None:
+            return load_outbound(outbound_template(f"{self.connector}_{self.object}_out"))
+        path = self.mapping if self.mapping.is_absolute() else (base_dir / self.mapping).resolve()
+        return load_outbound(path)
+
+
 class Project(_Model):
     """A loaded project: its file's settings plus the directory paths resolve against."""
 
@@ -198,6 +245,8 @@ class Project(_Model):
     sources: list[SourceConfig] = Field(default_factory=list)
     match: MatchConfig = Field(default_factory=MatchConfig)
     export: ExportConfig = Field(default_factory=ExportConfig)
+    destinations: Annotated[list[DestinationConfig], AfterValidator(_destination_names)] = Field(
+        default_factory=list, description="CRMs to push golden records to")
     survivorship: SurvivorshipConfig = Field(default_factory=SurvivorshipConfig)
     base_dir: Path = Field(default=Path("."), exclude=True)
 

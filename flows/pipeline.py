@@ -12,9 +12,11 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from crmsync.config import Project, load_project
+from flows.push import push_task
 from sync.export import ExportReport, export_xlsx
 from sync.ingest import IngestReport, Progress, ingest_source
 from sync.match import MatchReport, match_store
+from sync.push.apply import PushReport
 from sync.runs import recorded_run
 from sync.store import Store, open_store
 
@@ -31,12 +33,13 @@ class PipelineReport:
     ingest: list[IngestReport] = field(default_factory=list)
     match: MatchReport | None = None
     export: ExportReport | None = None
+    push: list[PushReport] = field(default_factory=list)
     stage_seconds: dict[str, float] = field(default_factory=dict)
     flow_run_id: str | None = None
 
     @property
     def failed(self) -> bool:
-        return any(r.failed for r in self.ingest)
+        return any(r.failed for r in self.ingest) or any(r.error for r in self.push)
 
 
 def _orchestrator_id() -> str | None:
@@ -87,7 +90,7 @@ def _open(config_path: str) -> tuple[Project, Store]:
 
 @flow(name="crmsync-pipeline", log_prints=False)
 def pipeline_flow(config_path: str) -> PipelineReport:
-    """All enabled sources → match → export."""
+    """All enabled sources → match → export → push to every enabled destination."""
     project, store = _open(config_path)
     report = PipelineReport(flow_run_id=_orchestrator_id())
     try:
@@ -98,6 +101,10 @@ def pipeline_flow(config_path: str) -> PipelineReport:
                 report.stage_seconds[f"ingest:{source.name}"] = seconds
         report.match, report.stage_seconds["match"] = match_task(project, store)
         report.export, report.stage_seconds["export"] = export_task(project, store)
+        for destination in project.destinations:
+            if destination.enabled:
+                pushed, report.stage_seconds[f"push:{destination.name}"] = push_task(project, store, destination.name)
+                report.push.append(pushed)
     finally:
         store.dispose()
     return report

@@ -71,6 +71,21 @@ class PushReport:
     def delivered(self) -> int:
         return self.created + self.linked + self.updated
 
+    def summary(self) -> list[str]:
+        """Lines a person reads: what changed, what was refused, how the CRM's limits went."""
+        done = [f"{n} {label}" for label, n in (
+            ("created", self.created), ("linked to existing CRM records", self.linked), ("updated", self.updated),
+            ("merged", self.merged), ("handed over to their survivor", self.repointed), ("archived", self.archived),
+            ("erased", self.erased), ("unchanged", self.unchanged), ("dead-lettered", self.dead_lettered)) if n]
+        lines = [f"push to {self.destination}: {', '.join(done) or 'nothing to do'} in {self.seconds:.1f}s "
+                 f"({self.requests} requests, {self.rate_limited} answered 429)"]
+        lines += [f"  refused: {problem}" for problem in self.problems[:10]]
+        if self.dead_lettered > 10:
+            lines.append(f"  … {self.dead_lettered - 10} more in the dead_letters table")
+        if self.error:
+            lines.append(f"  stopped: {self.error}")
+        return lines
+
 
 class _Applier:
     def __init__(self, store: Store, destination: Destination, plan: Plan, run_id: str | None, workers: int) -> None:

@@ -72,6 +72,20 @@ class Plan:
         return sum(1 for r in self.rows if r.action in ("create", "update", "delete")
                    or (r.action == "merge" and r.how != "repoint"))
 
+    def summary(self, limit: int = 20) -> list[str]:
+        """Lines a person reads: the counts, then the first rows that would change something."""
+        counts = ", ".join(f"{n} {a}" for a, n in self.counts().items() if n)
+        lines = [f"push plan for {self.destination}: {counts or 'nothing to do'} ({self.writes} need a CRM call)"]
+        changing = [r for r in self.rows if r.action != "noop"]
+        for row in changing[:limit]:
+            target = f" → {row.into_golden} ({row.into_remote})" if row.into_golden else ""
+            remote = f" [{row.remote_id}]" if row.remote_id else ""
+            how = f" ({row.how})" if row.how else ""
+            lines.append(f"  {row.action}{how} {row.golden_id}{remote}{target}: {row.reason}")
+        if len(changing) > limit:
+            lines.append(f"  … and {len(changing) - limit} more (see the plan file)")
+        return lines
+
     def write(self, path: Path) -> Path:
         """Write the plan as JSON (a `.json` path) or CSV (anything else); returns the path."""
         path.parent.mkdir(parents=True, exist_ok=True)

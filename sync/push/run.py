@@ -7,8 +7,11 @@ from dataclasses import asdict
 
 from mappings.outbound import OutboundSpec
 from sync.push.apply import PushReport, apply_plan
+from sync.push.budgets import BudgetExhausted
 from sync.push.destination import Destination, DestinationSettings, load_destination
 from sync.push.plan import Plan, plan_push
+from sync.push.retries import ApiError, TransportError
+from sync.redaction import redact
 from sync.runs import recorded_run
 from sync.store import Store
 
@@ -39,6 +42,9 @@ def push_destination(store: Store, settings: DestinationSettings, spec: Outbound
         writer = destination or load_destination(settings)
         try:
             writer.prepare(spec.targets)
+        except (ValueError, ApiError, TransportError, BudgetExhausted) as exc:
+            report = PushReport(settings.name, error=redact(f"destination {settings.name!r} is not ready: {exc}"))
+        else:
             plan = _plan(store, settings, spec, writer)
             report = apply_plan(store, writer, plan, run_id=run.run_id, workers=settings.workers)
         finally:

@@ -1,0 +1,51 @@
+"""Prefect flow and task for pushing golden records to the configured destinations. Thin: stage calls only."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+
+from crmsync.config import ConfigError, DestinationConfig, Project, load_project
+from mappings import MappingError
+from sync.push.apply import PushReport
+from sync.push.run import push_destination
+from sync.store import Store, open_store
+
+__all__ = ["destination_config", "push_flow", "push_task"]
+
+
+def destination_config(project: Project, name: str) -> DestinationConfig:
+    """The named destination, or a ConfigError listing the configured ones."""
+    for destination in project.destinations:
+        if destination.name == name:
+            return destination
+    known = ", ".join(d.name for d in project.destinations) or "none; add a `destinations:` section"
+    raise ConfigError(f"no destination named {name!r} in the project (destinations: {known})")
+
+
+@task(name="push", task_run_name="push-{destination_name}", cache_policy=NO_CACHE)
+def push_task(project: Project, store: Store, destination_name: str) -> tuple[PushReport, float]:
+    started = time.perf_counter()
+    destination = destination_config(project, destination_name)
+    try:
+        spec = destination.outbound(project.base_dir)
+    except MappingError as exc:
+        return PushReport(destination_name, error=str(exc)), time.perf_counter() - started
+    run_id = flow_run.get_id()
+    report = push_destination(store, destination, spec, orchestrator_run_id=str(run_id) if run_id else None)
+    return report, time.perf_counter() - started
+
+
+@flow(name="crmsync-push")
+def push_flow(config_path: str, destination_name: str) -> PushReport:
+    """Plan and apply one destination."""
+    project = load_project(Path(config_path))
+    store = open_store(project.database_url())
+    try:
+        return push_task(project, store, destination_name)[0]
+    finally:
+        store.dispose()
