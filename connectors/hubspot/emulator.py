@@ -54,6 +54,7 @@ class EmulatorSettings:
     send_retry_after: bool = False  # HubSpot does not always send it
     batch_mode: BatchMode = "per_record"
     stall_seconds: float = 2.0  # how long a "timeout" fault holds the response back
+    latency_seconds: float = 0.0  # every answer waits this long after the work is done
 
 
 @dataclass
@@ -302,6 +303,8 @@ def _handler_for(emulator: HubSpotEmulator) -> type[BaseHTTPRequestHandler]:
                 return
             if fault == "timeout":
                 time.sleep(emulator.settings.stall_seconds)
+            elif emulator.settings.latency_seconds:
+                time.sleep(emulator.settings.latency_seconds)
             with emulator._lock:
                 emulator.status_counts[status] += 1
             data = b"" if payload is None else json.dumps(payload).encode()

@@ -59,3 +59,49 @@ def settings(hubspot) -> Iterator[DestinationSettings]:  # noqa: F811
         rate_limit=RateLimitSettings(max_requests=100, interval_seconds=10),
         timeout_seconds=2.0, options={"retry": {"attempts": 12, "backoff_base": 0.02, "backoff_cap": 0.3}})
     forget_budgets()
+
+
+def provenance_of(*record_ids: str, source: str = "sheet", stream: str = "contacts") -> dict[str, Any]:
+    """A golden record's provenance naming the given source records (as survivorship writes it)."""
+    return {f"field{i}": {"source": source, "stream": stream, "source_record_id": rid, "updated_at": "2024-01-01"}
+            for i, rid in enumerate(record_ids)}
+
+
+def link(store: Store, golden_id: str, *record_ids: str, source: str = "sheet", stream: str = "contacts") -> None:
+    """Make source records (created if needed) belong to a golden record."""
+    from sync.store import LinkIn, SourceRecordIn, set_links, upsert_source_records
+
+    now = datetime.now(UTC)
+    records = [SourceRecordIn(source=source, stream=stream, source_record_id=rid, entity="customer",
+                              raw={"id": rid}, canonical={"full_name": rid}, content_hash=rid)
+               for rid in record_ids]
+    with store.session() as session:
+        counts = upsert_source_records(session, records, seen_at=now, pass_id=None)
+        set_links(session, [LinkIn(counts.pks[r.key], golden_id, 1.0, "exact") for r in records], now=now)
+
+
+def retire(store: Store, golden_id: str) -> None:
+    from sync.store import retire_golden
+
+    with store.session() as session:
+        retire_golden(session, golden_id, now=datetime.now(UTC))
+
+
+def set_provenance(store: Store, golden_id: str, provenance: dict[str, Any]) -> None:
+    from sqlalchemy import update
+
+    from sync.store.models import GoldenRecord
+
+    with store.session() as session:
+        session.execute(update(GoldenRecord).where(GoldenRecord.id == golden_id).values(provenance=provenance))
+
+
+def table_counts(store: Store) -> dict[str, int]:
+    """Rows per table: a plan must leave every one of them as it was."""
+    from sqlalchemy import func, select
+
+    from sync.store.models import Base
+
+    with store.session() as session:
+        return {name: int(session.scalar(select(func.count()).select_from(table)) or 0)
+                for name, table in Base.metadata.tables.items()}
