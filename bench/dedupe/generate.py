@@ -29,7 +29,7 @@ __all__ = ["COLUMNS", "GENERATOR_VERSION", "MAPPING", "ensure_synthetic", "gener
 COLUMNS = ("id", "entity_id", "source", "first_name", "last_name", "full_name", "email", "phone",
            "company", "city", "country")
 # Bump when the output for a given seed changes, so cached files are regenerated.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 # Records per entity: mostly singletons, a long tail up to 10 (mean about 1.65).
 _SIZE_WEIGHTS = (0.66, 0.19, 0.07, 0.035, 0.02, 0.01, 0.006, 0.004, 0.003, 0.002)
 _SIZE_CUM = list(accumulate(_SIZE_WEIGHTS))

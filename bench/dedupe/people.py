@@ -130,8 +130,10 @@ def _plain(names: list[str] | tuple[str, ...]) -> list[tuple[str, tuple[str, ...
 def _tail(rng: random.Random, syllables: list[str], endings: tuple[str, ...], count: int,
           taken: set[str]) -> list[tuple[str, tuple[str, ...]]]:
     out: dict[str, None] = {}
-    while len(out) < count:
-        stem = "".join(rng.choice(syllables) for _ in range(rng.choice((1, 2, 2))))
+    for _ in range(count * 20):  # bounded: a small syllable table may hold fewer names
+        if len(out) == count:
+            break
+        stem = "".join(rng.choice(syllables) for _ in range(rng.choice((1, 2, 2, 3))))
         name = (stem + rng.choice(endings)).capitalize()
         if name not in taken:
             out[name] = None
@@ -140,7 +142,9 @@ def _tail(rng: random.Random, syllables: list[str], endings: tuple[str, ...], co
 
 def _indian_tail(rng: random.Random, count: int) -> list[tuple[str, tuple[str, ...]]]:
     out: dict[str, tuple[str, ...]] = {}
-    while len(out) < count:
+    for _ in range(count * 20):
+        if len(out) == count:
+            break
         parts = [rng.choice(nd.IN_SYLLABLES) for _ in range(rng.choice((2, 2, 3)))]
         final = rng.choice(nd.IN_FINALS)
         native = "".join(p[0] for p in parts) + final[0]
