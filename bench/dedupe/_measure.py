@@ -22,6 +22,16 @@ from pathlib import Path
 
 _POLL_SECONDS = 0.05
 _GRACE_SECONDS = 5.0
+# a contender may not take the shared machine down: above this resident size it is stopped
+_MAX_RSS_MB = float(os.environ.get("BENCH_MAX_RSS_MB", "14000"))
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/statm", encoding="ascii") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
@@ -36,13 +46,18 @@ def measure(command: list[str], timeout: float, log: Path) -> dict[str, object]:
         started = time.perf_counter()
         proc = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True)
-        timed_out = False
+        timed_out = over_memory = False
         deadline = started + timeout
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
             now = time.perf_counter()
+            if not over_memory and _rss_mb(proc.pid) > _MAX_RSS_MB:
+                over_memory = True
+                _signal_group(proc.pid, signal.SIGKILL)
+                pid, status, usage = os.wait4(proc.pid, 0)
+                break
             if now > deadline and not timed_out:
                 timed_out = True
                 _signal_group(proc.pid, signal.SIGTERM)
@@ -57,7 +72,7 @@ def measure(command: list[str], timeout: float, log: Path) -> dict[str, object]:
     proc.returncode = code  # reaped here; keep Popen from waiting on a pid that is gone
     if timed_out:
         _signal_group(proc.pid, signal.SIGKILL)  # stragglers that ignored SIGTERM
-    state = "timeout" if timed_out else ("ok" if code == 0 else "crashed")
+    state = "over memory cap" if over_memory else "timeout" if timed_out else ("ok" if code == 0 else "crashed")
     # ru_maxrss: KiB on Linux; the child and every descendant it waited for
     return {"status": state, "wall_seconds": wall, "peak_rss_mb": usage.ru_maxrss / 1024, "exit_code": code}
 
