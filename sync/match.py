@@ -131,7 +131,8 @@ def _match_once(store: Store, matcher: Matcher, run_id: str | None, rules: Survi
                 previous = existing[golden_id].fields if golden_id in existing else {}
                 before, after = _diff(previous, values.fields)
                 append_audit(session, actor=actor, action="golden.update", entity_type="golden_record",
-                             entity_id=golden_id, before=before, after=after, run_id=run_id)
+                             entity_id=golden_id, before=before, after=after, run_id=run_id,
+                             reason=None if after else "same values; their provenance changed")
             else:
                 report.golden_unchanged += 1
             if len(cluster.members) > 1:

@@ -178,9 +178,11 @@ __all__ += [
 ]
 
 from sync.store.review import (  # noqa: E402  (appended: people's decisions on golden records)
+    OPEN,
     ActionRow,
     ChangeRow,
     ConflictError,
+    LinkedSource,
     LinkRow,
     PinRow,
     SuggestionRow,
@@ -195,6 +197,7 @@ from sync.store.review import (  # noqa: E402  (appended: people's decisions on 
     interactions_of,
     latest_change,
     link_rows,
+    linked_sources,
     list_suggestion_rows,
     load_pins,
     lock_for_match,
@@ -204,6 +207,7 @@ from sync.store.review import (  # noqa: E402  (appended: people's decisions on 
     pin_rows,
     queue_destination_action,
     record_change,
+    records_of,
     remove_pin,
     reopen_rejected,
     replace_pins,
@@ -211,15 +215,19 @@ from sync.store.review import (  # noqa: E402  (appended: people's decisions on 
     review_generation,
     set_interaction_golden,
     set_pin,
+    source_record_pks,
+    undo_acceptance,
     update_golden,
     xrefs_of,
 )
 
 __all__ += [
+    "OPEN",
     "ActionRow",
     "ChangeRow",
     "ConflictError",
     "LinkRow",
+    "LinkedSource",
     "PinRow",
     "SuggestionRow",
     "assign_suggestion",
@@ -233,6 +241,7 @@ __all__ += [
     "interactions_of",
     "latest_change",
     "link_rows",
+    "linked_sources",
     "list_suggestion_rows",
     "load_pins",
     "lock_for_match",
@@ -242,6 +251,7 @@ __all__ += [
     "pin_rows",
     "queue_destination_action",
     "record_change",
+    "records_of",
     "remove_pin",
     "reopen_rejected",
     "repoint_suggestions",
@@ -249,6 +259,8 @@ __all__ += [
     "review_generation",
     "set_interaction_golden",
     "set_pin",
+    "source_record_pks",
+    "undo_acceptance",
     "update_golden",
     "xrefs_of",
 ]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from sync.store.engine import NotFoundError, StoreError
@@ -29,8 +29,10 @@ from sync.store.models import (
     Link,
     MergeSuggestion,
     ReviewState,
+    SourceRecord,
 )
 from sync.store.records import chunks, rowcount
+from sync.store.types import SourceKey, StoredCustomer
 
 __all__ = [
     "ActionRow",
@@ -113,6 +115,21 @@ class LinkRow:
     score: float
     method: str
     explanation: Any
+    decided_by: str
+
+
+@dataclass(frozen=True)
+class LinkedSource:
+    """A source record in a golden record: its key, whether it still exists, and how it was linked."""
+
+    pk: int
+    source: str
+    stream: str
+    source_record_id: str
+    deleted: bool
+    golden_id: str
+    method: str
+    score: float
     decided_by: str
 
 
@@ -234,6 +251,15 @@ def assign_suggestion(session: Session, suggestion_id: int, *, expected_version:
     return get_suggestion_row(session, suggestion_id)
 
 
+def undo_acceptance(session: Session, suggestion_id: int, *, by: str, now: datetime) -> bool:
+    """An accepted suggestion whose merge was undone counts as rejected by whoever undid it."""
+    result = session.execute(
+        update(MergeSuggestion).where(MergeSuggestion.id == suggestion_id, MergeSuggestion.status == "accepted")
+        .values(status="rejected", reviewer=by, decided_at=now, version=MergeSuggestion.version + 1),
+        execution_options=_NO_SYNC)
+    return rowcount(result) == 1
+
+
 def repoint_suggestions(session: Session, loser: str, survivor: str) -> tuple[int, int]:
     """After a merge, open suggestions about the loser are about the survivor: (moved, dropped).
 
@@ -335,6 +361,46 @@ def link_rows(session: Session, golden_ids: Collection[str]) -> list[LinkRow]:
     return [LinkRow(r.source_record_pk, r.golden_id, r.score, r.method, r.explanation, r.decided_by) for r in rows]
 
 
+def records_of(session: Session, golden_ids: Collection[str]) -> dict[str, list[StoredCustomer]]:
+    """The live customer source records linked to each of these golden records."""
+    found: dict[str, list[StoredCustomer]] = {g: [] for g in golden_ids}
+    rows = [r for part in chunks(sorted(found)) for r in session.execute(
+        select(Link.golden_id, SourceRecord.id, SourceRecord.source, SourceRecord.stream,
+               SourceRecord.source_record_id, SourceRecord.canonical, SourceRecord.source_updated_at,
+               SourceRecord.first_seen_at, SourceRecord.last_seen_at)
+        .join(SourceRecord, SourceRecord.id == Link.source_record_pk)
+        .where(Link.golden_id.in_(list(part)), SourceRecord.deleted.is_(False),
+               SourceRecord.entity == "customer").order_by(SourceRecord.id))]
+    for r in rows:
+        found[r.golden_id].append(StoredCustomer(
+            pk=r.id, source=r.source, stream=r.stream, source_record_id=r.source_record_id, canonical=r.canonical,
+            source_updated_at=r.source_updated_at, first_seen_at=r.first_seen_at, last_seen_at=r.last_seen_at))
+    return found
+
+
+def linked_sources(session: Session, golden_ids: Collection[str]) -> list[LinkedSource]:
+    """Every source record linked to these golden records (deleted ones too), by id."""
+    rows = [r for part in chunks(sorted(set(golden_ids))) for r in session.execute(
+        select(SourceRecord.id, SourceRecord.source, SourceRecord.stream, SourceRecord.source_record_id,
+               SourceRecord.deleted, Link.golden_id, Link.method, Link.score, Link.decided_by)
+        .join(Link, Link.source_record_pk == SourceRecord.id)
+        .where(Link.golden_id.in_(list(part))).order_by(SourceRecord.id))]
+    return [LinkedSource(r.id, r.source, r.stream, r.source_record_id, r.deleted, r.golden_id, r.method, r.score,
+                         r.decided_by) for r in rows]
+
+
+def source_record_pks(session: Session, keys: Collection[SourceKey]) -> dict[SourceKey, int]:
+    """Store ids of source records by (source, stream, source_record_id); unknown keys are left out."""
+    found: dict[SourceKey, int] = {}
+    for part in chunks(sorted(keys)):
+        for r in session.execute(select(SourceRecord.source, SourceRecord.stream, SourceRecord.source_record_id,
+                                        SourceRecord.id)
+                                 .where(tuple_(SourceRecord.source, SourceRecord.stream,
+                                               SourceRecord.source_record_id).in_(list(part)))):
+            found[(r.source, r.stream, r.source_record_id)] = r.id
+    return found
+
+
 def update_golden(session: Session, golden_id: str, *, expected_version: int, now: datetime,
                   **values: Any) -> int:
     """Change a golden record if it is still at `expected_version` (else ConflictError); the new version."""
@@ -395,9 +461,10 @@ def record_change(session: Session, *, kind: str, golden_id: str, other_id: str,
 
 
 def latest_change(session: Session, golden_id: str, kind: str = "merge") -> ChangeRow | None:
-    """The newest change of this kind into a golden record that has not been undone."""
-    row = session.scalars(select(GoldenChange).where(GoldenChange.golden_id == golden_id, GoldenChange.kind == kind,
-                                                     GoldenChange.undone_at.is_(None))
+    """The newest change of this kind a golden record took part in (either side) that is not undone."""
+    row = session.scalars(select(GoldenChange).where(or_(GoldenChange.golden_id == golden_id,
+                                                         GoldenChange.other_id == golden_id),
+                                                     GoldenChange.kind == kind, GoldenChange.undone_at.is_(None))
                           .order_by(GoldenChange.id.desc()).limit(1)).one_or_none()
     return _change(row) if row is not None else None
 
@@ -467,4 +534,5 @@ def count_suggestions(session: Session, statuses: Collection[str] = OPEN) -> int
                               .where(MergeSuggestion.status.in_(list(statuses)))) or 0)
 
 
-__all__ += ["OPEN", "assign_suggestion", "cannot_link_pairs", "count_suggestions"]
+__all__ += ["OPEN", "LinkedSource", "assign_suggestion", "cannot_link_pairs", "count_suggestions", "linked_sources",
+            "records_of", "source_record_pks", "undo_acceptance"]
