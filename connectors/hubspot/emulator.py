@@ -72,11 +72,14 @@ class Faults:
     def next(self, is_write: bool) -> str | None:
         if self.only_writes and not is_write:
             return None
+        fault = None
         if self.queued:
-            return self.queued.popleft()
-        if self.rate and self.rng.random() < self.rate:
-            return self.rng.choice(self.kinds)
-        return None
+            fault = self.queued.popleft()
+        elif self.rate and self.rng.random() < self.rate:
+            fault = self.rng.choice(self.kinds)
+        if fault is not None:
+            self.fired[fault] += 1
+        return fault
 
 
 class _Limits:

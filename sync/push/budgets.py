@@ -113,13 +113,14 @@ class RateBudget:
             return wait
 
     def _next_slot_locked(self) -> float:
-        """Seconds until our oldest request in the window leaves it (a guess when others share the account)."""
+        """How long to hold off when the CRM did not say: until our oldest request leaves the window if we
+        filled it, else a short pause (someone else shares the account, or the CRM hiccuped)."""
         now = self._clock()
         while self._sent and self._sent[0] <= now - self.interval:
             self._sent.popleft()
-        if self._sent:
+        if self._sent and len(self._sent) >= self.max_requests - self.capacity:
             return max(0.05, self._sent[0] + self.interval - now)
-        return min(self.interval, 1.0)
+        return min(self.interval / 10, 1.0)
 
     def _pause_locked(self, seconds: float) -> None:
         self._paused_until = max(self._paused_until, self._clock() + seconds)
