@@ -61,6 +61,10 @@ class _Pairs:
         self.table, self.a, self.b = table, a, b
         self._cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
+    def release(self) -> None:
+        """Drop the fetched columns (they are as large as the candidate pairs)."""
+        self._cache.clear()
+
     def sides(self, column: str) -> tuple[np.ndarray, np.ndarray]:
         if column not in self._cache:
             values = _obj(getattr(self.table, column))
@@ -247,6 +251,8 @@ def compare_all(table: FeatureTable, a: np.ndarray, b: np.ndarray,
             out[:, j] = _identifier(pairs, comparison.column)
         else:
             out[:, j] = _COMPUTE[comparison.name](pairs)
+        if comparison.name != "given_name":  # both name levels come from one pass over four columns
+            pairs.release()
     return out
 
 

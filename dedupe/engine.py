@@ -173,7 +173,7 @@ class ProbabilisticMatcher:
         assert self.model is not None
         counts = {} if counts is None else counts
         weights = self.model.weights()
-        bits = np.zeros(levels.shape, dtype=np.float64)
+        bits = np.zeros(levels.shape, dtype=np.float32)
         n = max(len(table), 1)
         names = [c.name for c in comparisons]
         both_names = np.zeros(len(a), dtype=bool)

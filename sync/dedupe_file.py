@@ -58,7 +58,7 @@ def dedupe_file(path: Path, mapping: Path, out: Path, *, matcher: Matcher, id_co
             continue
         record_id = str(row.values.get(id_column) or f"row:{row.number}") if id_column else str(row.number)
         ids.append(record_id)
-        raw_rows.append(row.values)
+        raw_rows.append(row.values if xlsx is not None else {})
         mapped = map_row(spec, row.values, SourceRef(source="file", stream=path.name, source_record_id=record_id))
         if mapped.record is None or mapped.record.__class__.__name__ != "Customer":
             reason = "; ".join(p.describe() for p in mapped.problems) or "not a customer row"
