@@ -76,3 +76,13 @@ def test_transliteration_schemes() -> None:
     assert romanize_russian("Юлия Дмитриевна", "icao") == "Iuliia Dmitrievna"
     assert romanize_russian("Дмитрий Алексеев", "popular") == "Dmitry Alexeev"
     assert romanize_georgian("ხუციშვილი") == "Khutsishvili"
+
+
+def test_name_tail_is_bounded_by_its_syllable_table() -> None:
+    """Asking for more rare surnames than the syllables can spell returns fewer, never hangs."""
+    import random
+
+    from bench.dedupe.people import _tail
+
+    names = _tail(random.Random(1), ["ab", "cd"], ("er",), count=1000, taken=set())
+    assert 0 < len(names) <= 2 + 4 + 8

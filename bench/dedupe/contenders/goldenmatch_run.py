@@ -10,10 +10,9 @@ the truth column never reaches it. The configuration it chose is saved in the me
 
 from __future__ import annotations
 
-import duckdb
 import goldenmatch as gm
 from _contender import Phases, parse_args, write_clusters
-from _prep import load_prepared
+from _prep import connect, load_prepared
 
 
 def _describe(config: object) -> str:
@@ -32,7 +31,7 @@ def main() -> int:
     args = parse_args(__doc__.splitlines()[0])
     phases = Phases()
     with phases.phase("load"):
-        con = duckdb.connect()
+        con = connect(args.output.parent / f"{args.output.stem}.duckdb-tmp")
         load_prepared(con, args.input, args.dataset)
         table = con.table("records").arrow()
         if not hasattr(table, "column"):  # newer DuckDB hands back a record batch reader

@@ -17,10 +17,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import duckdb
 import splink.comparison_library as cl
 from _contender import Phases, parse_args
-from _prep import load_prepared
+from _prep import connect, load_prepared
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
 THRESHOLD = 0.9
@@ -86,7 +85,7 @@ def main() -> int:
     phases = Phases()
     logging.getLogger("splink").setLevel(logging.WARNING)
     with phases.phase("load"):
-        con = duckdb.connect()
+        con = connect(args.output.parent / f"{args.output.stem}.duckdb-tmp")
         load_prepared(con, args.input, args.dataset)
         db_api = DuckDBAPI(connection=con)
         records = db_api.register("records")
