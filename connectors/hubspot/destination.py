@@ -128,8 +128,12 @@ class HubSpotDestination:
                     outcomes[item.key] = Rejected(item.key, str(error.get("message")), error.get("category"))
         return self._complete(items, outcomes, "update")
 
+    def create_lane(self, item: OutboundItem) -> str:
+        """How `create` writes this record: "upsert" (by e-mail, one call) or "lookup" (look up, then create)."""
+        return "upsert" if self.unique_fields and item.properties.get("email") else "lookup"
+
     def create(self, items: Sequence[OutboundItem]) -> list[Outcome]:
-        keyed = [i for i in items if self.unique_fields and i.properties.get("email")]
+        keyed = [i for i in items if self.create_lane(i) == "upsert"]
         bare = [i for i in items if i not in keyed]
         outcomes: dict[str, Outcome] = {}
         if keyed:

@@ -7,6 +7,8 @@ Fault switches inject 429s, 5xx, timeouts and dropped connections, some of them 
 write happened, which is what makes a client's retries dangerous.
 
     python -m connectors.hubspot.emulator --port 8123 --token dev-token
+
+`GET /_emulator/stats` and `GET /_emulator/contacts` show what it holds and counted (no auth).
 """
 
 from __future__ import annotations
@@ -202,6 +204,8 @@ class HubSpotEmulator:
         self.api.batch_mode = self.settings.batch_mode
         parts = urlsplit(target)
         path, query = parts.path.rstrip("/"), dict(parse_qsl(parts.query))
+        if path.startswith("/_emulator/") and method == "GET":
+            return self._inspect(path.removeprefix("/_emulator/")), None, {}
         route, call = self._route(method, path)
         auth = headers.get("authorization", "")
         token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
@@ -240,6 +244,18 @@ class HubSpotEmulator:
         if fault == "500":
             reply = (500, error_body("internal error", "INTERNAL_ERROR"))
         return reply, fault if fault in _AFTER else None, rate_headers
+
+    def _inspect(self, what: str) -> Reply:
+        """Test and benchmark access from another process: no auth, not counted against any limit."""
+        if what == "stats":
+            with self._lock:
+                return 200, {"calls": dict(self.calls), "status_counts": {str(k): v for k, v in
+                                                                          self.status_counts.items()},
+                             "write_calls": self.write_calls, "faults_fired": dict(self.faults.fired),
+                             "contacts": len(self.contacts()), "companies": len(self.objects("companies"))}
+        if what in ("contacts", "companies"):
+            return 200, {"results": self.objects(what)}
+        return 404, error_body(f"no emulator view {what!r}; try stats, contacts or companies", "OBJECT_NOT_FOUND")
 
     def _rate_limited(self, policy: str, wait: float, rate_headers: dict[str, str]) -> tuple[Reply, None,
                                                                                             dict[str, str]]:
@@ -337,9 +353,11 @@ def main() -> None:
     parser.add_argument("--rate-max", type=int, default=100, help="requests per rolling interval")
     parser.add_argument("--rate-interval-ms", type=int, default=10_000)
     parser.add_argument("--daily-limit", type=int, default=250_000)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds each answer waits")
     args = parser.parse_args()
     settings = EmulatorSettings(tokens=frozenset(args.token or ["test-token"]), rate_max=args.rate_max,
-                                rate_interval_ms=args.rate_interval_ms, daily_limit=args.daily_limit)
+                                rate_interval_ms=args.rate_interval_ms, daily_limit=args.daily_limit,
+                                latency_seconds=args.latency)
     emulator = HubSpotEmulator(settings, port=args.port).start()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     log.info("HubSpot emulator on %s (tokens: %d configured); Ctrl-C stops it", emulator.url, len(settings.tokens))

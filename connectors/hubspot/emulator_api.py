@@ -399,6 +399,6 @@ class HubSpotApi:
             return _bad(f"property name {name!r} must be lowercase letters, digits and '_'")
         if self.data.known(obj, name):
             return 409, error_body(f"A property named {name!r} already exists.", "OBJECT_ALREADY_EXISTS")
-        self.data.custom[obj][name] = {k: body[k] for k in ("label", "type", "fieldType", "groupName",
-                                                              "hasUniqueValue") if k in body}
+        self.data.add_unique_property(obj, name, {k: body[k] for k in ("label", "type", "fieldType", "groupName",
+                                                                       "hasUniqueValue") if k in body})
         return 201, self.properties(obj, name)[1]

@@ -104,6 +104,9 @@ class CrmData:
         """Forget every object and custom property."""
         self.objects: dict[str, dict[str, HsObject]] = {name: {} for name in OBJECT_TYPES}
         self.custom: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in OBJECT_TYPES}
+        # (property, value) → object id for every unique property, so writes stay O(1) at 100k objects
+        self._index: dict[str, dict[tuple[str, str], str]] = {name: {} for name in OBJECT_TYPES}
+        self._indexed: dict[tuple[str, str], list[tuple[str, str]]] = {}
         self._next_id = 500
         self._last_stamp = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -140,13 +143,38 @@ class CrmData:
     def find_unique(self, obj: str, prop: str, value: str) -> HsObject | None:
         """The live object holding `value` in a unique property (e-mails compare case-insensitively)."""
         wanted = value.strip().lower() if prop == "email" else value
-        for item in self.live(obj):
-            held = item.properties.get(prop)
-            if held is not None and (held.lower() if prop == "email" else held) == wanted:
-                return item
-            if prop == "email" and wanted in (item.properties.get("hs_additional_emails") or "").split(";"):
-                return item
-        return None
+        found = self.objects[obj].get(self._index[obj].get((prop, wanted), ""))
+        return found if found is not None and not found.archived and found.merged_into is None else None
+
+    def _keys(self, obj: str, item: HsObject) -> list[tuple[str, str]]:
+        if item.archived or item.merged_into is not None:
+            return []
+        keys = []
+        for prop in self.unique_properties(obj):
+            value = item.properties.get(prop)
+            if value:
+                keys.append((prop, value.lower() if prop == "email" else value))
+        if obj == "contacts":  # after a merge, the other contact's e-mails still find the survivor
+            keys += [("email", e.lower()) for e in (item.properties.get("hs_additional_emails") or "").split(";") if e]
+        return keys
+
+    def _unindex(self, obj: str, item: HsObject) -> None:
+        for key in self._indexed.pop((obj, item.id), []):
+            if self._index[obj].get(key) == item.id:
+                del self._index[obj][key]
+
+    def _reindex(self, obj: str, item: HsObject) -> None:
+        self._unindex(obj, item)
+        keys = self._keys(obj, item)
+        self._indexed[(obj, item.id)] = keys
+        for key in keys:
+            self._index[obj].setdefault(key, item.id)
+
+    def add_unique_property(self, obj: str, name: str, definition: dict[str, Any]) -> None:
+        """Register a custom property; a unique one is indexed over the objects already stored."""
+        self.custom[obj][name] = definition
+        for item in self.objects[obj].values():
+            self._reindex(obj, item)
 
     def validate(self, obj: str, properties: Any, *, existing: HsObject | None = None) -> dict[str, Any] | None:
         """None if the properties may be written, else HubSpot's error for them."""
@@ -201,6 +229,7 @@ class CrmData:
         values.update({"hs_object_id": object_id, "createdate": iso(now), self.kind(obj).modified_property: iso(now)})
         item = HsObject(object_id, values, now, now)
         self.objects[obj][object_id] = item
+        self._reindex(obj, item)
         return item
 
     def update(self, obj: str, item: HsObject, properties: dict[str, Any]) -> HsObject:
@@ -217,12 +246,14 @@ class CrmData:
             now = self._now()
             item.updated_at = now
             item.properties[self.kind(obj).modified_property] = iso(now)
+            self._reindex(obj, item)
         return item
 
     def archive(self, obj: str, item: HsObject) -> None:
         if not item.archived:
             now = self._now()
             item.archived, item.archived_at, item.updated_at = True, now, now
+            self._unindex(obj, item)
 
     def merge(self, obj: str, primary: HsObject, secondary: HsObject) -> HsObject:
         """Merge `secondary` into `primary`: the primary's values win, blanks are filled, e-mails kept."""
@@ -242,10 +273,14 @@ class CrmData:
         now = self._now()
         primary.updated_at = now
         primary.properties[self.kind(obj).modified_property] = iso(now)
+        self._unindex(obj, secondary)
+        self._reindex(obj, primary)
         return primary
 
     def purge(self, obj: str, item: HsObject) -> None:
         """GDPR delete: the object and everything merged into it are gone for good."""
         for object_id in [item.id, *item.merged_ids]:
-            self.objects[obj].pop(object_id, None)
+            gone = self.objects[obj].pop(object_id, None)
+            if gone is not None:
+                self._unindex(obj, gone)
 

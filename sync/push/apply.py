@@ -29,6 +29,7 @@ from sync.store import (
     clear_pushed_hash,
     dead_letter,
     delete_xref,
+    finish_destination_actions,
     move_xref,
     record_pushes,
     resolve_dead_letters,
@@ -136,6 +137,7 @@ class _Applier:
         if row.how == "repoint":
             with self.store.session() as session:
                 move_xref(session, self.name, row.golden_id, row.into_golden)
+                finish_destination_actions(session, self.name, [row.golden_id], "merge", now=now)
                 audit_remote_change(session, self.name, row.into_golden, "repoint", now=now, run_id=self.run_id,
                                     after={"remote_id": row.remote_id, "from_golden": row.golden_id},
                                     reason=row.reason)
@@ -155,6 +157,7 @@ class _Applier:
         with self.store.session() as session:
             delete_xref(session, self.name, row.golden_id)
             clear_pushed_hash(session, self.name, [row.into_golden])
+            finish_destination_actions(session, self.name, [row.golden_id], "merge", now=now)
             audit_remote_change(session, self.name, row.golden_id, "merge", now=now, run_id=self.run_id,
                                 after={"remote_id": row.remote_id, "into_remote_id": row.into_remote,
                                        "into_golden": row.into_golden, "how": row.how}, reason=row.reason)
@@ -176,6 +179,7 @@ class _Applier:
         with self.store.session() as session:
             delete_xref(session, self.name, row.golden_id)
             resolve_dead_letters(session, self.name, [row.golden_id], now=now)
+            finish_destination_actions(session, self.name, [row.golden_id], "delete", now=now)
             # an erased record's audit entry holds ids only: its data must not outlive the erasure
             audit_remote_change(session, self.name, row.golden_id, "delete" if row.how == "erase" else "archive",
                                 now=now, run_id=self.run_id, after={"remote_id": row.remote_id}, reason=row.reason)
@@ -287,6 +291,11 @@ class _Applier:
             missing = self._batches(updates, lambda b: self._send(self.dest.update, b), "update")
             self.report.recreated = len(missing)
             creates = self.plan.of("create") + [self.rows[key] for key in missing]
+            # a writer may create different records different ways (HubSpot: upsert by e-mail, or look up
+            # then create); batching each way apart keeps one call per batch
+            lane = getattr(self.dest, "create_lane", None)
+            if lane is not None:
+                creates.sort(key=lambda r: lane(OutboundItem(r.golden_id, r.payload)))
             if self._stop is None:
                 self._batches(creates, self._create, "create")
         for row in self.plan.of("reject"):

@@ -26,6 +26,7 @@ from sync.store import (
     load_dead_letters,
     load_golden,
     load_xrefs,
+    pending_deletes,
     survivors_of,
 )
 
@@ -130,7 +131,8 @@ def plan_push(store: Store, destination: str, spec: OutboundSpec, *, merge_mode:
         active = load_golden(session)
         xrefs = load_xrefs(session, destination)
         letters = load_dead_letters(session, destination)
-        erased = erased_golden_ids(session)
+        queued = pending_deletes(session, destination)
+        erased = erased_golden_ids(session) | set(queued)
         gone = [g for g in xrefs if g not in active and g not in erased]
         retired = load_golden(session, gone, status=None)
         survivors = survivors_of(session, {g: retired[g].provenance for g in gone if g in retired})
@@ -158,8 +160,9 @@ def plan_push(store: Store, destination: str, spec: OutboundSpec, *, merge_mode:
                               reason=f"merged into {survivor}" + (" (the CRM's merge)" if merge_mode == "api"
                                                                    else " (survivor updated, this one archived)")))
     for golden_id in sorted(erased):
-        if golden_id in xrefs:
-            deletes.append(PlanRow(golden_id, "delete", "erase", xrefs[golden_id].remote_id,
+        remote = xrefs[golden_id].remote_id if golden_id in xrefs else queued.get(golden_id)
+        if remote is not None:
+            deletes.append(PlanRow(golden_id, "delete", "erase", remote,
                                    reason="erased (GDPR): deleted for good in the CRM"))
 
     rows: list[PlanRow] = []

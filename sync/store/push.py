@@ -16,7 +16,15 @@ from typing import Any
 from sqlalchemy import delete, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from sync.store.models import AuditLog, DeadLetter, DestinationXref, GoldenRecord, Link, SourceRecord
+from sync.store.models import (
+    AuditLog,
+    DeadLetter,
+    DestinationAction,
+    DestinationXref,
+    GoldenRecord,
+    Link,
+    SourceRecord,
+)
 from sync.store.records import chunks
 
 __all__ = [
@@ -29,7 +37,9 @@ __all__ = [
     "dead_letter",
     "delete_xref",
     "erased_golden_ids",
+    "finish_destination_actions",
     "golden_status",
+    "pending_deletes",
     "load_dead_letters",
     "load_xrefs",
     "move_xref",
@@ -94,14 +104,32 @@ def load_dead_letters(session: Session, destination: str) -> dict[str, DeadLette
 
 
 def erased_golden_ids(session: Session) -> set[str]:
-    """Golden records with a GDPR erasure on record (an audit entry `golden.erase`).
-
-    The erasure feature (issue 4) writes that entry; until it exists nothing writes it, and
-    the push engine's delete path is exercised by tests that append it directly.
-    """
+    """Golden records with a GDPR erasure on record (the audit entry `golden.erase` that erasure writes)."""
     rows = session.execute(select(AuditLog.entity_id).where(AuditLog.action == ERASE_ACTION,
                                                              AuditLog.entity_type == "golden_record"))
     return {r.entity_id for r in rows}
+
+
+def pending_deletes(session: Session, destination: str) -> dict[str, str]:
+    """golden id → remote id, for deletions queued for `destination` (by a GDPR erasure) and not done yet."""
+    rows = session.execute(select(DestinationAction.golden_id, DestinationAction.remote_id).where(
+        DestinationAction.destination == destination, DestinationAction.action == "delete",
+        DestinationAction.status == "pending", DestinationAction.remote_id.is_not(None)))
+    return {r.golden_id: r.remote_id for r in rows}
+
+
+def finish_destination_actions(session: Session, destination: str, golden_ids: Collection[str], action: str, *,
+                               now: datetime) -> int:
+    """Mark the queued actions (merge, re-create, delete) of these golden records done; returns how many."""
+    done = 0
+    for part in chunks(sorted(set(golden_ids))):
+        result = session.execute(update(DestinationAction).where(
+            DestinationAction.destination == destination, DestinationAction.action == action,
+            DestinationAction.status == "pending", DestinationAction.golden_id.in_(part))
+            .values(status="done", done_at=now, attempts=DestinationAction.attempts + 1),
+            execution_options=_NO_SYNC)
+        done += int(getattr(result, "rowcount", 0) or 0)
+    return done
 
 
 def survivors_of(session: Session, retired: Mapping[str, Mapping[str, Any]]) -> dict[str, str | None]:
@@ -180,6 +208,7 @@ def record_pushes(session: Session, destination: str, pushed: Sequence[PushedRec
     if audits:
         session.execute(insert(AuditLog), audits)
     resolve_dead_letters(session, destination, done, now=now)
+    finish_destination_actions(session, destination, done, "re-create", now=now)
     return clashes
 
 

@@ -241,3 +241,50 @@ def test_mapping_to_a_property_hubspot_lacks_is_a_clear_error(store, seed, spec,
     report = push_destination(store, settings, broken)
     assert report.error and "'emial' (did you mean 'email'?)" in report.error
     assert hubspot.write_calls == 0
+
+
+def test_deletions_queued_by_an_erasure_are_carried_out_and_marked_done(store, seed, spec, settings, hubspot):
+    from datetime import UTC, datetime
+
+    from sync.store import destination_actions, queue_destination_action
+
+    erased, kept = seed([person(1), person(2)])
+    push_destination(store, settings, spec)
+    now = datetime.now(UTC)
+    with store.session() as session:  # what `crmsync erase` leaves: a retired record, a queued delete, an audit line
+        remote = load_xrefs(session, "hubspot")[erased].remote_id
+        session.execute(delete(DestinationXref).where(DestinationXref.golden_id == erased))
+        queue_destination_action(session, destination="hubspot", action="delete", golden_id=erased,
+                                 remote_id=remote, payload={"receipt": "r-1"}, reason="GDPR erasure",
+                                 by="user:dpo", now=now)
+        append_audit(session, actor="user:dpo", action=ERASE_ACTION, entity_type="golden_record", entity_id=erased)
+    retire(store, erased)
+
+    report = push_destination(store, settings, spec)
+
+    assert report.erased == 1 and [c["crmsync_id"] for c in hubspot.contacts()] == [kept]
+    with store.session() as session:
+        assert destination_actions(session, status="pending") == []
+        assert [a.status for a in destination_actions(session, status=None)] == ["done"]
+    assert push_destination(store, settings, spec).erased == 0
+
+
+def test_a_queued_merge_is_marked_done_when_the_crm_merge_happens(store, seed, spec, settings, hubspot):
+    from datetime import UTC, datetime
+
+    from sync.store import destination_actions, queue_destination_action
+
+    survivor, loser = seed([person(1), person(2)])
+    push_destination(store, settings, spec)
+    link(store, survivor, "s-1", "l-1")
+    set_provenance(store, loser, provenance_of("l-1"))
+    retire(store, loser)
+    with store.session() as session:
+        xrefs = load_xrefs(session, "hubspot")
+        queue_destination_action(session, destination="hubspot", action="merge", golden_id=loser,
+                                 remote_id=xrefs[loser].remote_id, payload={"survivor": survivor, "loser": loser},
+                                 reason="merged by a person", by="user:ann", now=datetime.now(UTC))
+
+    assert push_destination(store, settings, spec).merged == 1
+    with store.session() as session:
+        assert [a.status for a in destination_actions(session, status=None)] == ["done"]

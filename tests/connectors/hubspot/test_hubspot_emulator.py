@@ -205,3 +205,12 @@ def test_custom_unique_property_can_be_created_and_used_as_id_property(hubspot):
     assert read.json()["errors"][0]["context"]["ids"] == ["g-2"]
     dup = call(hubspot, "POST", "/crm/v3/objects/contacts", json={"properties": {"crmsync_id": "g-1"}})
     assert dup.status_code == 409
+
+
+def test_inspection_views_need_no_token_and_count_nothing(hubspot):
+    upsert(hubspot, "a@example.test")
+    stats = requests.get(hubspot.url + "/_emulator/stats", timeout=5).json()
+    assert stats["contacts"] == 1 and stats["write_calls"] == 1
+    assert stats["calls"] == {"POST contacts/batch/upsert": 1}
+    contacts = requests.get(hubspot.url + "/_emulator/contacts", timeout=5).json()["results"]
+    assert [c["email"] for c in contacts] == ["a@example.test"]
