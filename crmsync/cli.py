@@ -732,6 +732,40 @@ def audit(
     err.print(f"wrote {out}: {len(entries)} audit entries ({rows} rows)", highlight=False)
 
 
+@app.command()
+def erase(
+    config: ConfigOption = Path(DEFAULT_PROJECT_FILE),
+    email: Annotated[list[str] | None, typer.Option(help="The person's e-mail (repeatable).")] = None,
+    phone: Annotated[list[str] | None, typer.Option(help="The person's phone (repeatable).")] = None,
+    golden_id: Annotated[list[str] | None, typer.Option(help="The person's golden record (repeatable).")] = None,
+    reason: Annotated[str | None, typer.Option(help="The request, for the receipt (no personal data).")] = None,
+    as_: AsOption = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask before erasing.")] = False,
+) -> None:
+    """GDPR erasure: remove a person everywhere, keep a tombstone and a receipt, queue deletions at CRMs."""
+    from sync.review import erase as erase_person
+    from sync.review import preview_erasure
+
+    actor = _actor(as_)
+    with _Review(config) as r:
+        region = r.project.defaults.phone_region
+        who = {"emails": email or [], "phones": phone or [], "golden_ids": golden_id or []}
+        preview = preview_erasure(r.store, phone_region=region, **who)
+        console.print(f"found {len(preview.golden_ids)} golden record(s), {preview.source_records} source "
+                      f"record(s), {preview.interactions} interaction(s), {preview.inbox} inbox submission(s), "
+                      f"{preview.quarantine} quarantined row(s), {preview.dead_letters} dead letter(s); "
+                      f"destinations holding them: {', '.join(preview.destinations) or 'none'}", highlight=False)
+        if not (yes or typer.confirm("Erase this person everywhere? This cannot be undone", default=False)):
+            console.print("nothing erased")
+            return
+        result = erase_person(r.store, actor=actor, reason=reason, phone_region=region, **who)
+    console.print(f"erased: receipt {result.receipt_id}", highlight=False)
+    for table, count in result.touched.items():
+        console.print(f"  {table}: {count}", highlight=False)
+    console.print(f"  tombstones: {result.tombstones}; deletions queued at destinations: "
+                  f"{result.destination_actions}", highlight=False)
+
+
 def main() -> None:
     """Entry point for `python -m crmsync`."""
     app(prog_name="crmsync")

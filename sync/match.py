@@ -18,6 +18,7 @@ from sync.store import (
     Store,
     SuggestionIn,
     append_audit,
+    append_personal_audit,
     attach_interactions,
     current_links,
     load_cannot_links,
@@ -26,6 +27,7 @@ from sync.store import (
     load_pins,
     lock_for_match,
     manual_links,
+    quarantine_returning,
     reopen_rejected,
     replace_pending_suggestions,
     retire_golden,
@@ -59,6 +61,7 @@ class MatchReport:
     suggestions_reopened: int = 0  # rejected pairs asked again because one side gained a record
     engine: dict[str, Any] = field(default_factory=dict)  # settings, trained model, blocking figures
     survivorship: dict[str, Any] = field(default_factory=dict)  # the rules golden values were built with
+    erased_flagged: int = 0  # re-ingested records of erased people, quarantined instead of matched
 
 
 def _diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -87,10 +90,25 @@ def match_store(store: Store, matcher: Matcher, *, run_id: str | None = None,
     raise ConflictError(f"people changed golden records during each of {_ATTEMPTS} match attempts; run match again")
 
 
+def _flag_erased(store: Store, run_id: str | None, actor: str) -> int:
+    """Re-ingested records of erased people go to quarantine, not into golden records."""
+    now = datetime.now(UTC)
+    with store.session() as session:
+        flagged = quarantine_returning(session, now=now)
+        for key in flagged:
+            append_audit(session, actor=actor, action="erasure.flagged", entity_type="source_record", entity_id=key,
+                         run_id=run_id, reason="re-ingested record of an erased person: quarantined, not restored",
+                         at=now)
+    if flagged:
+        log.warning("match: %d re-ingested record(s) of erased people quarantined", len(flagged))
+    return len(flagged)
+
+
 def _match_once(store: Store, matcher: Matcher, run_id: str | None, rules: SurvivorshipRules) -> MatchReport:
     report = MatchReport(survivorship=rules.to_dict())
-    now = datetime.now(UTC)
     actor = f"flow:{run_id}" if run_id else "system"
+    report.erased_flagged = _flag_erased(store, run_id, actor)
+    now = datetime.now(UTC)
     with store.session() as session:
         generation = review_generation(session)
         # Links of deleted source records are kept on purpose: if the record comes back, it votes
@@ -113,6 +131,7 @@ def _match_once(store: Store, matcher: Matcher, run_id: str | None, rules: Survi
                 for golden_id, fields in load_pins(session).items()}
         report.records = len(records)
         links: list[LinkIn] = []
+        audit: list[dict[str, Any]] = []
         by_phone: dict[str, str] = {}
         by_email: dict[str, str] = {}
         golden_of: dict[int, str] = {}
@@ -123,16 +142,16 @@ def _match_once(store: Store, matcher: Matcher, run_id: str | None, rules: Survi
                                   content_hash=digest, now=now)
             if outcome == "new":
                 report.golden_new += 1
-                append_audit(session, actor=actor, action="golden.create", entity_type="golden_record",
-                             entity_id=golden_id, after=values.fields, run_id=run_id,
-                             reason=f"{len(cluster.members)} source record(s)")
+                audit.append({"actor": actor, "action": "golden.create", "entity_id": golden_id,
+                              "after": values.fields, "run_id": run_id,
+                              "reason": f"{len(cluster.members)} source record(s)"})
             elif outcome == "changed":
                 report.golden_changed += 1
                 previous = existing[golden_id].fields if golden_id in existing else {}
                 before, after = _diff(previous, values.fields)
-                append_audit(session, actor=actor, action="golden.update", entity_type="golden_record",
-                             entity_id=golden_id, before=before, after=after, run_id=run_id,
-                             reason=None if after else "same values; their provenance changed")
+                audit.append({"actor": actor, "action": "golden.update", "entity_id": golden_id, "before": before,
+                              "after": after, "run_id": run_id,
+                              "reason": None if after else "same values; their provenance changed"})
             else:
                 report.golden_unchanged += 1
             if len(cluster.members) > 1:
@@ -169,10 +188,11 @@ def _match_once(store: Store, matcher: Matcher, run_id: str | None, rules: Survi
         report.suggestions_pending = len({tuple(sorted((s.golden_a, s.golden_b))) for s in suggestions})
         for golden_id in sorted(set(existing) - set(golden_ids)):
             retire_golden(session, golden_id, now=now)
-            append_audit(session, actor=actor, action="golden.retire", entity_type="golden_record",
-                         entity_id=golden_id, before=existing[golden_id].fields, run_id=run_id,
-                         reason="no source records left in it")
+            audit.append({"actor": actor, "action": "golden.retire", "entity_id": golden_id,
+                          "before": existing[golden_id].fields, "run_id": run_id,
+                          "reason": "no source records left in it"})
             report.golden_retired += 1
+        append_personal_audit(session, audit, now=now)  # personal values sealed: erasure can make them unreadable
         report.interactions_attached = attach_interactions(session, by_phone, by_email)
         report.golden_total = len(clusters)
     log.info("match: %d records → %d golden (%d new, %d changed, %d retired)", report.records,

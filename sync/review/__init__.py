@@ -18,6 +18,7 @@ from sync.review.decisions import (
     preview_bulk_accept,
     reject,
 )
+from sync.review.erasure import ErasurePreview, ErasureResult, erase, preview_erasure
 from sync.review.golden import GoldenView, merge, parse_record_ref, pin, show_golden, split, unmerge, unpin
 from sync.review.merging import MergeOutcome, SplitOutcome, UnmergeOutcome
 from sync.review.queue import EvidenceRow, FieldRow, QueueItem, SuggestionDetail, get_suggestion, list_suggestions
@@ -27,6 +28,8 @@ __all__ = [
     "BulkPreview",
     "BulkResult",
     "ConflictError",
+    "ErasurePreview",
+    "ErasureResult",
     "EvidenceRow",
     "FieldRow",
     "GoldenView",
@@ -42,12 +45,14 @@ __all__ = [
     "assign",
     "bulk_accept",
     "defer",
+    "erase",
     "get_suggestion",
     "list_suggestions",
     "merge",
     "parse_record_ref",
     "pin",
     "preview_bulk_accept",
+    "preview_erasure",
     "reject",
     "show_golden",
     "split",

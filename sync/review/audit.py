@@ -1,7 +1,8 @@
 """Reading the audit log for people: by customer, run or time window, exported as CSV or JSON.
 
 A customer's history follows it through merges and splits (the golden records merged into it or
-split from it are part of its story). Text passes the one redaction filter on its way out.
+split from it are part of its story). Sealed personal values are opened; those of erased people
+show as erased. Text passes the one redaction filter on its way out.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import datetime
 from typing import Any, Literal, TextIO
 
 from sync.redaction import redact
-from sync.store import AuditEntry, Store, change_history, query_audit
+from sync.store import AuditEntry, Store, change_history, read_audit
 
 __all__ = ["AUDIT_COLUMNS", "audit_entries", "write_audit"]
 
@@ -41,7 +42,7 @@ def audit_entries(store: Store, *, customer: str | None = None, run_id: str | No
     found: dict[int, AuditEntry] = {}
     with store.session() as session:
         for entity_id in ids:
-            for entry in query_audit(session, entity_id=entity_id, run_id=run_id, since=since, until=until):
+            for entry in read_audit(session, entity_id=entity_id, run_id=run_id, since=since, until=until):
                 found[entry.id] = entry
     entries = [found[k] for k in sorted(found)]
     return entries[-limit:] if limit else entries

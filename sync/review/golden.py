@@ -30,13 +30,13 @@ from sync.store import (
     PinRow,
     SourceKey,
     Store,
-    append_audit,
+    append_personal_audit,
     change_history,
     destination_actions,
     linked_sources,
     load_golden,
     load_pins,
-    query_audit,
+    read_audit,
     remove_pin,
     set_pin,
     source_record_pks,
@@ -69,7 +69,7 @@ def show_golden(store: Store, golden_id: str, *, history: int | None = 100) -> G
         return GoldenView(
             golden=rows[golden_id], pins=load_pins(session, [golden_id]).get(golden_id, {}),
             records=linked_sources(session, [golden_id]),
-            history=query_audit(session, entity_id=golden_id, limit=history),
+            history=read_audit(session, entity_id=golden_id, limit=history),
             changes=change_history(session, golden_id),
             destinations=xrefs_of(session, [golden_id]).get(golden_id, {}),
             actions=destination_actions(session, status=None, golden_id=golden_id))
@@ -92,10 +92,10 @@ def _repin(store: Store, golden_id: str, field: str, value: Any | None, *, actor
         update_golden(session, golden_id, expected_version=rows[golden_id].version, now=now,
                       fields=values.fields, provenance=values.provenance, content_hash=digest)
         old, new = diff_fields(rows[golden_id].fields, values.fields)
-        append_audit(session, actor=actor, action="golden.pin" if value is not None else "golden.unpin",
-                     entity_type="golden_record", entity_id=golden_id,
-                     before={"pin": {field: current.value if current else None}, **old},
-                     after={"pin": {field: value}, **new}, reason=reason, at=now)
+        append_personal_audit(session, [{
+            "actor": actor, "action": "golden.pin" if value is not None else "golden.unpin", "entity_id": golden_id,
+            "before": {"pin": {field: current.value if current else None}, **old},
+            "after": {"pin": {field: value}, **new}, "reason": reason}], now=now)
         return load_golden(session, [golden_id])[golden_id]
 
 

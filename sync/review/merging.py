@@ -24,7 +24,7 @@ from sync.store import (
     GoldenRow,
     LinkIn,
     NotFoundError,
-    append_audit,
+    append_personal_audit,
     begin_manual_change,
     cannot_link_pairs,
     interactions_of,
@@ -151,10 +151,10 @@ def merge_in_session(session: Session, survivor: str, loser: str, *, actor: str,
     why = f"merged {loser} into {survivor} (change #{change_id}" + (
         f", suggestion #{suggestion_id})" if suggestion_id else ")") + (f": {reason}" if reason else "")
     old, new = diff_fields(rows[survivor].fields, values.fields)
-    append_audit(session, actor=actor, action="golden.merge", entity_type="golden_record", entity_id=survivor,
-                 before=old, after=new, reason=why, at=now)
-    append_audit(session, actor=actor, action="golden.retire", entity_type="golden_record", entity_id=loser,
-                 before=rows[loser].fields, reason=why, at=now)
+    append_personal_audit(session, [
+        {"actor": actor, "action": "golden.merge", "entity_id": survivor, "before": old, "after": new, "reason": why},
+        {"actor": actor, "action": "golden.retire", "entity_id": loser, "before": rows[loser].fields,
+         "reason": why}], now=now)
     return MergeOutcome(change_id, survivor, loser, len(before["links"]), actions)
 
 
@@ -211,10 +211,11 @@ def unmerge_in_session(session: Session, golden_id: str, *, actor: str, now: dat
     mark_change_undone(session, change.id, by=actor, now=now)
     why = f"undid merge #{change.id}"
     old, new = diff_fields(current[survivor].fields, change.before["golden"][survivor]["fields"])
-    append_audit(session, actor=actor, action="golden.unmerge", entity_type="golden_record", entity_id=survivor,
-                 before=old, after=new, reason=why, at=now)
-    append_audit(session, actor=actor, action="golden.restore", entity_type="golden_record", entity_id=loser,
-                 after=change.before["golden"][loser]["fields"], reason=why, at=now)
+    append_personal_audit(session, [
+        {"actor": actor, "action": "golden.unmerge", "entity_id": survivor, "before": old, "after": new,
+         "reason": why},
+        {"actor": actor, "action": "golden.restore", "entity_id": loser,
+         "after": change.before["golden"][loser]["fields"], "reason": why}], now=now)
     return UnmergeOutcome(change.id, survivor, loser, apart, actions)
 
 
@@ -257,10 +258,11 @@ def split_in_session(session: Session, golden_id: str, record_pks: list[int], *,
                               before=before, after=_after_image(session, [golden_id, new_id]))
     why = f"split {len(leaving)} source record(s) off {golden_id} into {new_id} (change #{change_id})"
     old, new = diff_fields(rows[golden_id].fields, kept.fields)
-    append_audit(session, actor=actor, action="golden.split", entity_type="golden_record", entity_id=golden_id,
-                 before=old, after=new, reason=why, at=now)
-    append_audit(session, actor=actor, action="golden.create", entity_type="golden_record", entity_id=new_id,
-                 after=values.fields, reason=why, at=now)
+    append_personal_audit(session, [
+        {"actor": actor, "action": "golden.split", "entity_id": golden_id, "before": old, "after": new,
+         "reason": why},
+        {"actor": actor, "action": "golden.create", "entity_id": new_id, "after": values.fields, "reason": why}],
+        now=now)
     return SplitOutcome(change_id, golden_id, new_id, tuple(leaving), apart, actions)
 
 

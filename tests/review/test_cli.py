@@ -44,7 +44,7 @@ def cli(*args: str, input: str | None = None) -> str:  # noqa: A002 - CliRunner'
 
 
 @pytest.mark.parametrize("verb", [["review"], ["suggestions"], ["suggestions", "assign"], ["golden", "show"],
-                                  ["merge"], ["unmerge"], ["pin"], ["unpin"], ["audit"]])
+                                  ["merge"], ["unmerge"], ["pin"], ["unpin"], ["audit"], ["erase"]])
 def test_help(verb: list[str]) -> None:
     assert "Usage" in cli(*verb, "--help")
 
@@ -178,3 +178,16 @@ def test_review_in_a_real_terminal_under_tmux(project: tuple[Path, Store], tmp_p
         subprocess.run(["tmux", "kill-session", "-t", session], check=False)
     with store.session() as s:
         assert sorted(r.status for r in list_suggestion_rows(s, None)) == ["accepted", "pending"]
+
+
+def test_erase_previews_asks_and_prints_the_receipt(project: tuple[Path, Store]) -> None:
+    config, store = project
+    out = cli("erase", "--email", "bob@x.com", "-c", str(config), input="n\n")
+    assert "found 1 golden record(s), 1 source record(s)" in out and "nothing erased" in out
+    out = cli("erase", "--email", "bob@x.com", "--reason", "ticket 17", "--yes", "-c", str(config), "--as", "dpo")
+    assert "erased: receipt" in out and "source_records: 1" in out
+    rows = list(csv.DictReader(io.StringIO(cli("audit", "-c", str(config)))))
+    assert not [r for r in rows if "bob@x.com" in r["before"] + r["after"]]
+    assert any(r["action"] == "golden.erase" and r["actor"] == "user:dpo" for r in rows)
+    result = runner.invoke(app, ["erase", "--email", "nonsense", "--yes", "-c", str(config)])
+    assert result.exit_code == 2 and "cannot erase" in result.output

@@ -9,7 +9,7 @@ import pytest
 from dedupe.survivorship import FieldRule, SurvivorshipRules
 from dedupe.types import MatchRecord, Resolution
 from sync.review import ReviewError, merge, pin, show_golden, unpin
-from sync.store import Store, get_run, query_audit, start_run
+from sync.store import Store, get_run, read_audit, start_run
 from tests.review.conftest import ScriptedMatcher, golden_of, run_match
 
 ANN = "user:ann"
@@ -35,7 +35,7 @@ def test_a_pin_holds_through_match_runs_until_unpinned(matched: Store, matcher: 
     run_match(matched, matcher)
     assert show_golden(matched, ann).golden.fields["full_name"] == "Ann Lee"
     with matched.session() as session:
-        entries = [(e.action, e.before.get("pin"), e.after.get("pin")) for e in query_audit(session, entity_id=ann)
+        entries = [(e.action, e.before.get("pin"), e.after.get("pin")) for e in read_audit(session, entity_id=ann)
                    if e.action in ("golden.pin", "golden.unpin")]
     assert ("golden.pin", {"full_name": None}, {"full_name": "Ann B. Lee"}) in entries
     assert ("golden.unpin", {"full_name": "Ann B. Lee"}, {"full_name": None}) in entries
@@ -65,7 +65,7 @@ def test_match_runs_apply_the_configured_rules_and_record_them(matched: Store, m
     assert report.survivorship == rules.to_dict()
     assert report.golden_changed == 5  # every record's e-mail provenance now names the rule
     with matched.session() as session:
-        updates = [e for e in query_audit(session, run_id=None) if e.action == "golden.update"]
+        updates = [e for e in read_audit(session, run_id=None) if e.action == "golden.update"]
     assert [e.entity_id for e in updates if e.after] == [ann]  # only Ann's values changed
     assert {e.reason for e in updates if not e.after} == {"same values; their provenance changed"}
     golden = show_golden(matched, ann).golden
