@@ -116,6 +116,10 @@ class Destination(Protocol):
     `create` must never make a second remote record for a key that already has one: it looks
     up (by e-mail, by external id) before it creates, so the engine may call it again after a
     crash or an AmbiguousWrite.
+
+    Optional: `unique_fields` (CRM fields that must be unique per record, e.g. ("email",): the
+    plan rejects two golden records claiming one value) and `create_lane(item) -> str` (creates
+    are batched per lane when the writer creates different records different ways).
     """
 
     batch_size: int
