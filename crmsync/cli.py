@@ -528,7 +528,7 @@ def review(
     yes: Annotated[bool, typer.Option("--yes", help="Bulk: do not ask before accepting.")] = False,
 ) -> None:
     """Review merge suggestions one by one: a(ccept), r(eject), d(efer), s(kip), q(uit)."""
-    from sync.review import ConflictError, accept, defer, get_suggestion, list_suggestions, reject
+    from sync.review import ConflictError, NotFoundError, accept, defer, get_suggestion, list_suggestions, reject
 
     actor = _actor(as_)
     with _Review(config) as r:
@@ -540,7 +540,11 @@ def review(
                                  assignee=actor.removeprefix("user:") if mine else None)
         done = {"accepted": 0, "rejected": 0, "deferred": 0, "skipped": 0}
         for n, item in enumerate(items, 1):
-            detail = get_suggestion(r.store, item.id)
+            try:
+                detail = get_suggestion(r.store, item.id)
+            except NotFoundError:  # a match run or another reviewer's merge withdrew it meanwhile
+                console.print(f"suggestion #{item.id} was withdrawn meanwhile; next")
+                continue
             _render_suggestion(detail, f"{n}/{len(items)}")
             console.print(r"[bold]\[a][/]ccept  [bold]\[r][/]eject  [bold]\[d][/]efer  [bold]\[s][/]kip  "
                           r"[bold]\[q][/]uit ? ", end="")

@@ -166,6 +166,8 @@ def _change_to_undo(session: Session, golden_id: str, change_id: int | None) -> 
     if change is None:
         raise ReviewError(f"golden record {golden_id} has no merge to undo; to take source records out of it, "
                           "name them: crmsync unmerge ID --record SOURCE/STREAM/ID")
+    if "golden" not in change.before:
+        raise ReviewError(f"merge #{change.id} involved a person who was erased since; it cannot be undone")
     later = open_changes_after(session, change)
     if later:
         raise ConflictError(f"undo change #{later[-1].id} ({later[-1].kind} of {later[-1].golden_id}) first: "

@@ -183,3 +183,13 @@ def test_erasing_someone_unknown_still_leaves_a_receipt_and_a_tombstone(matched:
     with matched.session() as session:
         assert tombstoned(session, "email", [digest("email", "stranger@x.com")])
         assert session.execute(select(text("count(*)")).select_from(text("source_records"))).scalar() == 6
+
+
+def test_a_merge_of_an_erased_person_cannot_be_undone(matched: Store) -> None:
+    from sync.review import merge, unmerge
+
+    bob, cy = golden_of(matched, "web", "4"), golden_of(matched, "crm", "6")
+    merge(matched, bob, cy, actor="user:ann")
+    erase(matched, actor=ACTOR, emails=["cy@x.com"])
+    with pytest.raises(ReviewError, match="was erased since"):
+        unmerge(matched, bob, actor="user:ann")
