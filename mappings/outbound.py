@@ -23,10 +23,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from mappings.spec import CUSTOMER_TARGETS, MappingError, describe_validation_error
+from mappings.spec import CUSTOMER_TARGETS, MappingError, load_yaml_model
 
 __all__ = ["OUTBOUND_TRANSFORMS", "TEMPLATES_DIR", "OutboundRule", "OutboundSpec", "load_outbound", "template"]
 
@@ -205,19 +204,7 @@ class OutboundSpec(BaseModel):
 
 def load_outbound(path: Path) -> OutboundSpec:
     """Read and validate an outbound mapping YAML file."""
-    where = f"outbound mapping '{path.name}'"
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise MappingError(f"{where}: file not found at {path}") from None
-    except yaml.YAMLError as exc:
-        raise MappingError(f"{where}: not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise MappingError(f"{where}: expected a mapping with a `fields:` list")
-    try:
-        return OutboundSpec.model_validate(data)
-    except ValidationError as exc:
-        raise MappingError(describe_validation_error(where, exc)) from None
+    return load_yaml_model(path, OutboundSpec, f"outbound mapping '{path.name}'")
 
 
 def template(name: str) -> Path:

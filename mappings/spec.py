@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -172,7 +172,14 @@ def describe_validation_error(where: str, exc: ValidationError) -> str:
 
 def load_mapping(path: Path) -> MappingSpec:
     """Read and validate a mapping YAML file."""
-    where = f"mapping '{path.name}'"
+    return load_yaml_model(path, MappingSpec, f"mapping '{path.name}'")
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def load_yaml_model(path: Path, model: type[_M], where: str) -> _M:
+    """Read a YAML file into a pydantic model; every error names the file (`where`) and the key."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -182,6 +189,6 @@ def load_mapping(path: Path) -> MappingSpec:
     if not isinstance(data, dict):
         raise MappingError(f"{where}: expected a mapping with a `fields:` list")
     try:
-        return MappingSpec.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         raise MappingError(describe_validation_error(where, exc)) from None
