@@ -33,6 +33,7 @@ from airbyte_cdk.sources import AbstractSource
 from airbyte_cdk.sources.streams import CheckpointMixin, Stream
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
+from connectors.common.http import ApiError, AuthError, TransientError
 from sync.redaction import redact
 
 __all__ = [
@@ -145,7 +146,14 @@ class CursorStream(Stream, CheckpointMixin):
         if sync_mode == SyncMode.full_refresh:
             self._state = {}
         self._pending = None
-        yield from self.read_new()
+        try:
+            yield from self.read_new()
+        except ApiError as exc:
+            # The CDK would report any other exception as "Something went wrong in the connector".
+            kind = FailureType.config_error if isinstance(exc, AuthError) else (
+                FailureType.transient_error if isinstance(exc, TransientError) else FailureType.system_error)
+            raise AirbyteTracedException(message=f"{self.name}: {exc}", internal_message=str(exc),
+                                         failure_type=kind) from exc
         self.commit()
 
 
