@@ -102,6 +102,13 @@ class RateLimit:
     group: str | None = None
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that gave up (a test's timeout, a dropped connection) is expected, not an error to print."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        log.debug("emulator: connection from %s ended abruptly", client_address)
+
+
 class Emulator:
     """Subclass: set `routes()`, and override `authenticate`, `error` and `rate_limited` as the API does."""
 
@@ -188,7 +195,7 @@ class Emulator:
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server = _QuietServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name=f"{self.name}-http",
                                         daemon=True)
