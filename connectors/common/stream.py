@@ -110,7 +110,8 @@ class CursorStream(Stream, CheckpointMixin):
         The state moves to the previous value once a strictly greater one appears: only then
         are all records tying on the previous value known to be emitted.
         """
-        if self._pending is not None and value > self._pending:
+        if self._pending is not None and value > self._pending and (
+                self.saved_cursor is None or self._pending > self.saved_cursor):  # re-reads never move it back
             self._state = {CURSOR_KEY: self._pending}
         if self._pending is None or value > self._pending:
             self._pending = value

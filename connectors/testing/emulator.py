@@ -43,6 +43,7 @@ class EmuRequest:
     body: bytes
     params: dict[str, str] = field(default_factory=dict)  # named groups of the route's pattern
     group: str = "unrouted"  # the route group it matched
+    raw_query: str = ""  # the query string exactly as sent (for APIs that sign it)
 
     def arg(self, name: str, default: str | None = None) -> str | None:
         """The first value of a query parameter."""
@@ -100,6 +101,7 @@ class RateLimit:
     limit: int
     window: float = 1.0
     group: str | None = None
+    permanent: bool = False  # the API's own limit: clear_faults() keeps it
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -117,7 +119,7 @@ class Emulator:
     def __init__(self) -> None:
         self._faults: deque[Fault] = deque()
         self._limits: list[RateLimit] = []
-        self._hits: dict[str | None, deque[float]] = {}
+        self._hits: dict[int, deque[float]] = {}  # by id() of the RateLimit
         self._lock = threading.Lock()
         self.requests: list[EmuRequest] = []
         self._server: ThreadingHTTPServer | None = None
@@ -153,16 +155,17 @@ class Emulator:
         with self._lock:
             self._faults.append(Fault(kind, count, retry_after, delay, group))
 
-    def limit_rate(self, limit: int, window: float = 1.0, group: str | None = None) -> None:
-        """Answer 429 beyond `limit` requests per `window` seconds."""
+    def limit_rate(self, limit: int, window: float = 1.0, group: str | None = None, *,
+                   permanent: bool = False) -> None:
+        """Answer 429 beyond `limit` requests per `window` seconds (`permanent`: the API's own limit)."""
         with self._lock:
-            self._limits.append(RateLimit(limit, window, group))
+            self._limits.append(RateLimit(limit, window, group, permanent))
 
     def clear_faults(self) -> None:
-        """Remove pending faults and rate limits."""
+        """Remove pending faults and the rate limits a test added (the API's own stay)."""
         with self._lock:
             self._faults.clear()
-            self._limits.clear()
+            self._limits[:] = [limit for limit in self._limits if limit.permanent]
             self._hits.clear()
 
     def count(self, group: str | None = None) -> int:
@@ -241,14 +244,14 @@ class Emulator:
             for limit in self._limits:
                 if limit.group not in (None, group):
                     continue
-                hits = self._hits.setdefault(limit.group, deque())
+                hits = self._hits.setdefault(id(limit), deque())
                 while hits and hits[0] <= now - limit.window:
                     hits.popleft()
                 if len(hits) >= limit.limit:
                     return max(0.0, hits[0] + limit.window - now)
             for limit in self._limits:
                 if limit.group in (None, group):
-                    self._hits.setdefault(limit.group, deque()).append(now)
+                    self._hits.setdefault(id(limit), deque()).append(now)
         return None
 
     def _serve(self, http: BaseHTTPRequestHandler) -> None:
@@ -259,7 +262,7 @@ class Emulator:
         route, params = self._match(http.command, parts.path)
         group = route.group if route else "unrouted"
         request = EmuRequest(http.command, parts.path, parse_qs(parts.query, keep_blank_values=True), headers, body,
-                             params, group)
+                             params, group, parts.query)
         with self._lock:
             self.requests.append(request)
         response = self._respond(request, route, http)
