@@ -8,6 +8,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from connectors.asterisk.cdr import CdrError, direction_of, parse_line
 from connectors.asterisk.source import AsteriskSource
@@ -115,3 +117,15 @@ def test_calls_map_to_interactions_by_direction(tmp_path: Path) -> None:
                       SourceRef(source="pbx", stream="cdr", source_record_id=r["_record_id"])).record for r in records]
     assert [(m.direction, m.phone, m.status, m.duration_seconds) for m in mapped] == [
         ("inbound", "+79120000001", "answered", 56), ("outbound", "+79120000002", "answered", 57)]
+
+
+@given(st.one_of(st.text(max_size=300), st.lists(st.text(max_size=20), min_size=14, max_size=20).map(
+    lambda fields: ",".join('"' + f.replace('"', '""') + '"' for f in fields))))
+@settings(max_examples=300, deadline=None)
+def test_any_line_parses_or_says_why(line: str) -> None:
+    try:
+        row = parse_line(line, timezone=ZoneInfo("UTC"))
+    except CdrError as exc:
+        assert str(exc)
+        return
+    assert row.record_id and row.started_at.tzinfo is not None
