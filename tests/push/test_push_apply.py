@@ -9,8 +9,8 @@ from mappings.outbound import OutboundSpec
 from sync.push.run import push_destination
 from sync.store import ERASE_ACTION, append_audit, load_dead_letters, load_xrefs, query_audit, recent_runs
 from sync.store.models import DeadLetter, DestinationXref
-from tests.hubspot_emulator import TOKEN
-from tests.push.conftest import link, person, provenance_of, retire, set_provenance
+from tests.connectors.hubspot.emulator_fixtures import TOKEN
+from tests.push.helpers import link, person, provenance_of, retire, set_provenance
 
 pytestmark = pytest.mark.emulator
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from sync.store import open_store
-from tests.hubspot_emulator import TOKEN
-from tests.push.conftest import table_counts
+from tests.connectors.hubspot.emulator_fixtures import TOKEN
+from tests.push.helpers import table_counts
 
 pytestmark = pytest.mark.emulator
 

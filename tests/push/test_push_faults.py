@@ -17,8 +17,8 @@ from connectors.hubspot.emulator import FAULT_KINDS, EmulatorSettings
 from sync.push.destination import RateLimitSettings
 from sync.push.run import push_destination
 from sync.store import load_dead_letters, load_golden, load_xrefs
-from tests.hubspot_emulator import TOKEN
-from tests.push.conftest import person
+from tests.connectors.hubspot.emulator_fixtures import TOKEN
+from tests.push.helpers import person
 
 pytestmark = pytest.mark.emulator
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from mappings import content_hash
 from sync.push.plan import plan_push
 from sync.store import ERASE_ACTION, PushedRecord, append_audit, dead_letter, record_pushes
-from tests.push.conftest import link, person, provenance_of, retire, set_provenance, table_counts
+from tests.push.helpers import link, person, provenance_of, retire, set_provenance, table_counts
 
 NOW = datetime(2024, 5, 1, tzinfo=UTC)
 

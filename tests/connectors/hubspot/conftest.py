@@ -1,3 +1,3 @@
 from __future__ import annotations
 
-from tests.hubspot_emulator import hubspot, hubspot_server  # noqa: F401  (fixtures)
+from tests.connectors.hubspot.emulator_fixtures import hubspot, hubspot_server  # noqa: F401  (fixtures)

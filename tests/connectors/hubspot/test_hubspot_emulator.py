@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from connectors.hubspot.emulator import EmulatorSettings, HubSpotEmulator
-from tests.hubspot_emulator import TOKEN
+from tests.connectors.hubspot.emulator_fixtures import TOKEN
 
 pytestmark = pytest.mark.emulator
 

@@ -14,7 +14,7 @@ from airbyte_cdk.models import Status, Type
 from connectors.hubspot import emulator_api, source
 from connectors.hubspot.source import HubSpotSource, iter_airbyte_messages
 from sync.push.budgets import forget_budgets
-from tests.hubspot_emulator import TOKEN
+from tests.connectors.hubspot.emulator_fixtures import TOKEN
 
 pytestmark = pytest.mark.emulator
 

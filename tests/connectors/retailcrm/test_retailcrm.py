@@ -14,7 +14,7 @@ from sync.push.budgets import forget_budgets
 from sync.push.destination import DestinationSettings, RateLimitSettings
 from sync.push.run import push_destination
 from sync.store import load_dead_letters
-from tests.push.conftest import person, seed_golden
+from tests.push.helpers import person, seed_golden
 
 pytestmark = pytest.mark.emulator
 KEY = "test-key"
