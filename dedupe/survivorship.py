@@ -3,6 +3,20 @@
 What the rules say is plain data (`SurvivorshipRules`, saved with every match run); `apply`
 runs them. Each surviving value carries its provenance: the source record it came from, the
 source, when that record was last updated, and, when not the default, the rule that chose it.
+
+Rules (empty values never win; ties go to the most recent record):
+- most_recent: the newest record's value (the default);
+- source_priority: the value of the most trusted source (a field's own order, else the global one;
+  unlisted sources come last);
+- most_frequent: the value most records agree on (text compared case-insensitively);
+- longest: the longest text;
+- most_complete: the value of the record with the most fields filled in; on a group (address,
+  consent) the fullest group is taken whole, never mixed part by part;
+- lists (emails, phones, tags) are always the union, with the primary chosen by most_recent,
+  source_priority or most_frequent;
+- verified: when any record holds a verified value (its source is listed under `verified` for the
+  field), only verified values compete, so an unverified one never overwrites it;
+- pins: a value an admin pinned wins over everything until it is unpinned.
 """
 
 from __future__ import annotations
