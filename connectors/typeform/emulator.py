@@ -2,7 +2,7 @@
 
 Refuses what Typeform refuses: a missing or wrong token (401 AUTHENTICATION_FAILED), an
 unknown form (404 FORM_NOT_FOUND), page_size over 1000 or an unknown `before` token (400),
-and — when switched on — more than its rate limit (429 with Retry-After).
+and more than 2 requests a second (429 with Retry-After; `requests_per_second` changes it).
 """
 
 from __future__ import annotations
@@ -32,11 +32,13 @@ class TypeformEmulator(Emulator):
 
     name = "typeform-emulator"
 
-    def __init__(self, token: str, form_ids: list[str]) -> None:
+    def __init__(self, token: str, form_ids: list[str], *, requests_per_second: int | None = 2) -> None:
         self.token = token
         self.responses: dict[str, list[dict[str, Any]]] = {form: [] for form in form_ids}
         self._data_lock = threading.Lock()
         super().__init__()
+        if requests_per_second:  # Typeform's documented 2 requests a second per token
+            self.limit_rate(requests_per_second, window=1.0, permanent=True)
 
     def routes(self) -> list[Route]:
         """The responses of a form."""

@@ -41,6 +41,8 @@ class TypeformConfig(HttpSettings):
     page_size: int = Field(1000, ge=1, le=1000, description="responses per page (Typeform allows 1000)")
     base_url: str = Field("https://api.typeform.com", description="api.eu.typeform.com for EU accounts; "
                           "an emulator's URL in tests")
+    requests_per_minute: float | None = Field(110.0, gt=0, description="pace requests below Typeform's "
+                                              "2 per second")
 
 
 def parse_typeform_config(raw: Mapping[str, Any]) -> TypeformConfig:

@@ -23,13 +23,13 @@ pytestmark = pytest.mark.emulator
 
 def config_for(api: TypeformEmulator, **overrides: object) -> dict[str, object]:
     return {"token": TOKEN, "form_ids": [FORM], "base_url": api.url, "start_date": START.date().isoformat(),
-            "window_days": 1, "page_size": 5, "timeout_seconds": 1.0, "max_retries": 3, "backoff_seconds": 0.05,
+            "window_days": 1, "page_size": 5, "requests_per_minute": None, "timeout_seconds": 1.0, "max_retries": 3, "backoff_seconds": 0.05,
             "max_wait_seconds": 2.0, **overrides}
 
 
 @pytest.fixture
 def api() -> Iterator[TypeformEmulator]:
-    with TypeformEmulator(TOKEN, [FORM, "other"]) as emulator:
+    with TypeformEmulator(TOKEN, [FORM, "other"], requests_per_second=None) as emulator:
         yield emulator  # type: ignore[misc]
 
 
@@ -86,3 +86,13 @@ def test_responses_map_to_customers(api: TypeformEmulator) -> None:
         assert result.record is not None, result.problems
         assert result.record.emails == [record["email"]] and result.record.phones == [record["phone"]]
         assert result.record.custom["utm_source"] == record["hidden.utm_source"]
+
+
+def test_the_default_pace_stays_under_two_requests_a_second() -> None:
+    with TypeformEmulator(TOKEN, [FORM]) as api:  # the real limit, enforced
+        api.add_responses(FORM, 12, start=START, step=timedelta(minutes=10))
+        config = config_for(api, window_days=30, max_retries=0)  # type: ignore[arg-type]
+        del config["requests_per_minute"]  # the default
+        result = read(Harness(TypeformSource(), "connectors.typeform", f"responses:{FORM}", config, lambda n: []))
+        assert not result.errors, result.errors
+        assert len(result.ids) == 12
