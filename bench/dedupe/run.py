@@ -113,8 +113,12 @@ def _run_one(contender: str, dataset: str, kind: str, path: Path, truth: dict[st
     row.notes["load_before"] = round(load_before, 2)
     if run.status != "ok":
         row.status = run.status
-        row.detail = (f"after {timeout:.0f} s" if run.status == "timeout"
-                      else f"exit {run.exit_code}, see .data/logs/{stem}.log")
+        if run.status == "timeout":
+            row.detail = f"after {timeout:.0f} s"
+        elif run.exit_code is not None and run.exit_code < 0:
+            row.detail = f"killed by signal {-run.exit_code}, see .data/logs/{stem}.log"
+        else:
+            row.detail = f"exit {run.exit_code}, see .data/logs/{stem}.log"
         return row
     try:
         predicted = read_clusters(output)
