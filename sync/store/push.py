@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
+from sync.store.erasure import append_personal_audit
 from sync.store.models import (
     AuditLog,
     DeadLetter,
@@ -205,8 +206,8 @@ def record_pushes(session: Session, destination: str, pushed: Sequence[PushedRec
         session.execute(update(DestinationXref), updates, execution_options=_NO_SYNC)
     if inserts:
         session.execute(insert(DestinationXref), inserts)
-    if audits:
-        session.execute(insert(AuditLog), audits)
+    if audits:  # payloads are personal data: sealed, so that an erasure makes them unreadable
+        append_personal_audit(session, audits, now=now)
     resolve_dead_letters(session, destination, done, now=now)
     finish_destination_actions(session, destination, done, "re-create", now=now)
     return clashes
@@ -215,10 +216,10 @@ def record_pushes(session: Session, destination: str, pushed: Sequence[PushedRec
 def audit_remote_change(session: Session, destination: str, golden_id: str, action: str, *, now: datetime,
                         run_id: str | None, before: Any = None, after: Any = None, reason: str | None = None) -> None:
     """One audit entry for a remote change that is not a plain write (merge, archive, delete)."""
-    session.execute(insert(AuditLog).values(
-        at=now, actor=f"flow:{run_id}" if run_id else "system", action=f"push.{action}",
-        entity_type="golden_record", entity_id=golden_id, before=before,
-        after={"destination": destination, **(after or {})}, reason=reason, run_id=run_id))
+    append_personal_audit(session, [{
+        "at": now, "actor": f"flow:{run_id}" if run_id else "system", "action": f"push.{action}",
+        "entity_type": "golden_record", "entity_id": golden_id, "before": before,
+        "after": {"destination": destination, **(after or {})}, "reason": reason, "run_id": run_id}], now=now)
 
 
 def delete_xref(session: Session, destination: str, golden_id: str) -> None:

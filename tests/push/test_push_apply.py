@@ -7,7 +7,7 @@ from sqlalchemy import delete, select
 
 from mappings.outbound import OutboundSpec
 from sync.push.run import push_destination
-from sync.store import ERASE_ACTION, append_audit, load_dead_letters, load_xrefs, query_audit, recent_runs
+from sync.store import ERASE_ACTION, append_audit, load_dead_letters, load_xrefs, read_audit, recent_runs
 from sync.store.models import DeadLetter, DestinationXref
 from tests.connectors.hubspot.emulator_fixtures import TOKEN
 from tests.push.helpers import link, person, provenance_of, retire, set_provenance
@@ -42,7 +42,7 @@ def test_push_then_push_again_writes_nothing(store, seed, spec, settings, hubspo
     with store.session() as session:
         xrefs = load_xrefs(session, "hubspot")
         assert {x.remote_id for x in xrefs.values()} == {c["id"] for c in hubspot.contacts()}
-        audit = query_audit(session, entity_id=next(iter(golden)))
+        audit = read_audit(session, entity_id=next(iter(golden)))
         runs = recent_runs(session, 5)
     assert [a.action for a in audit] == ["push.create"] and audit[0].after["destination"] == "hubspot"
     assert runs[0].flow == "push" and runs[0].target == "hubspot" and runs[0].status == "completed"
@@ -149,7 +149,7 @@ def test_golden_merge_becomes_a_hubspot_merge(store, seed, spec, settings, hubsp
     assert contact["crmsync_id"] == survivor and "p2@example.test" in contact["hs_additional_emails"]
     with store.session() as session:
         assert set(load_xrefs(session, "hubspot")) == {survivor}
-        assert [a.action for a in query_audit(session, entity_id=absorbed)][-1] == "push.merge"
+        assert [a.action for a in read_audit(session, entity_id=absorbed)][-1] == "push.merge"
     hubspot.reset_counters()
     assert push_destination(store, settings, spec).merged == 0 and hubspot.write_calls == 0
 
@@ -212,7 +212,7 @@ def test_expired_token_is_refreshed_once_and_secrets_stay_out_of_the_store(store
     report = push_destination(store, settings, spec)
     assert report.error is None and report.dead_lettered == 1
     with store.session() as session:
-        dumped = repr(query_audit(session)) + repr(load_dead_letters(session, "hubspot")) + repr(recent_runs(session))
+        dumped = repr(read_audit(session)) + repr(load_dead_letters(session, "hubspot")) + repr(recent_runs(session))
     assert TOKEN not in dumped
 
 
