@@ -70,7 +70,10 @@ def flatten_response(response: Mapping[str, Any]) -> dict[str, str | None]:
         if isinstance(values, Mapping):
             for name, value in values.items():
                 fields[f"{group}.{name}"] = _text(value)
-    for variable in response.get("variables") or []:
+    variables = response.get("variables") or []
+    if not isinstance(variables, list):
+        raise TypeformShapeError("form_response.variables must be a list")
+    for variable in variables:
         if isinstance(variable, Mapping) and variable.get("key"):
             kind = variable.get("type")
             fields[f"variables.{variable['key']}"] = _text(variable.get(kind) if isinstance(kind, str) else None)
