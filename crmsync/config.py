@@ -31,7 +31,17 @@ from mappings.outbound import template as outbound_template
 from sync.push.destination import DestinationSettings, available_destinations
 from sync.redaction import register_secret
 
-__all__ = ["ConfigError", "DestinationConfig", "Project", "SourceConfig", "load_project", "DEFAULT_PROJECT_FILE"]
+__all__ = [
+    "AlertsConfig",
+    "ConfigError",
+    "DestinationConfig",
+    "OrchestrationConfig",
+    "Project",
+    "ScheduleConfig",
+    "SourceConfig",
+    "load_project",
+    "DEFAULT_PROJECT_FILE",
+]
 
 DEFAULT_PROJECT_FILE = "crmsync.yaml"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -72,10 +82,70 @@ class Defaults(_Model):
         return [_check_region(v) for v in value]
 
 
+_DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*")
+_UNIT_SECONDS = {None: 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
+
+
+class ScheduleConfig(_Model):
+    """When a flow runs: `cron: "0 6 * * 1-5"` or `interval: 15m` (s, m, h, d), in a time zone."""
+
+    cron: str | None = Field(None, description="five-field cron expression, read in `timezone`")
+    interval: float | None = Field(None, description="seconds between runs; also '90s', '15m', '1h', '1d'")
+    timezone: str = Field("UTC", description="IANA time zone, e.g. Europe/Moscow")
+    active: bool = True
+
+    @field_validator("interval", mode="before")
+    @classmethod
+    def _interval(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            found = _DURATION.fullmatch(value)
+            if not found:
+                raise ValueError(f"{value!r} is not a duration; write seconds (300) or 90s, 15m, 1h, 1d")
+            value = float(found.group(1)) * _UNIT_SECONDS[found.group(2)]
+        if isinstance(value, int | float) and not isinstance(value, bool) and value <= 0:
+            raise ValueError(f"interval must be positive, not {value}")
+        return value
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from datetime import datetime
+
+        from cronsim import CronSim, CronSimError
+
+        try:
+            CronSim(value, datetime(2024, 1, 1))
+        except CronSimError as exc:
+            raise ValueError(f"{value!r} is not a cron expression ({exc}); e.g. '0 6 * * 1-5' is 06:00 "
+                             "on weekdays") from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as UTC, Europe/Moscow, "
+                             "America/New_York") from None
+        return value
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> ScheduleConfig:
+        if (self.cron is None) == (self.interval is None):
+            raise ValueError("give exactly one of `cron` (e.g. '*/15 * * * *') or `interval` (e.g. 15m)")
+        return self
+
+
 class SourceConfig(_Model):
     name: str
     connector: str
     enabled: bool = True
+    schedule: ScheduleConfig | None = Field(None, description="ingest this source on its own schedule")
     config: dict[str, Any] = Field(default_factory=dict)
     streams: dict[str, Path] = Field(description="stream name → mapping file (relative to the project)")
 
@@ -211,6 +281,7 @@ class DestinationConfig(DestinationSettings):
     """A CRM to push golden records to: `destinations:` entries (connector, base_url, token, mapping)."""
 
     mapping: Path | None = Field(None, description="outbound mapping file; default: the connector's template")
+    schedule: ScheduleConfig | None = Field(None, description="push to this destination on its own schedule")
 
     @field_validator("name")
     @classmethod
@@ -235,6 +306,45 @@ class DestinationConfig(DestinationSettings):
         return load_outbound(path)
 
 
+class AlertsConfig(_Model):
+    """Where failed runs are reported: a webhook receiving JSON and/or apprise URLs (mailto://, slack://...)."""
+
+    webhook: str | None = Field(None, description='URL receiving a JSON POST per failed run; "${ALERT_URL}"')
+    apprise: list[str] = Field(default_factory=list, description="apprise URLs, e.g. mailto://user:pass@host")
+    timeout_seconds: float = Field(10.0, gt=0)
+
+    @field_validator("webhook")
+    @classmethod
+    def _webhook(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"https?://[^/\s]+", value):
+            raise ValueError("the webhook must be an http:// or https:// URL")
+        return value
+
+
+class FlowSchedule(_Model):
+    schedule: ScheduleConfig | None = None
+
+
+class PipelineOrchestration(FlowSchedule):
+    overlap: Literal["wait", "skip"] = Field(
+        "skip", description="a trigger while the pipeline runs: 'wait' for it to end, or 'skip' this one")
+
+
+class OrchestrationConfig(_Model):
+    """How Prefect runs the flows: schedules, retries, timeouts, alerts, the work pool for `crmsync deploy`."""
+
+    pipeline: PipelineOrchestration = Field(default_factory=PipelineOrchestration)
+    reconcile: FlowSchedule = Field(default_factory=FlowSchedule)
+    retries: int = Field(3, ge=0, le=20, description="retries of a task after a transient error")
+    retry_delay_seconds: float = Field(10.0, ge=0)
+    task_timeout_seconds: float = Field(3600.0, gt=0, description="a stage running longer than this fails")
+    account_concurrency: int = Field(1, ge=1, description="flows working on one CRM account at once")
+    stale_run_minutes: float = Field(
+        360.0, gt=0, description="a run still 'running' this long after its start is marked crashed")
+    work_pool: str = Field("crmsync", description="Prefect work pool `crmsync deploy` targets")
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+
+
 class Project(_Model):
     """A loaded project: its file's settings plus the directory paths resolve against."""
 
@@ -248,6 +358,7 @@ class Project(_Model):
     destinations: Annotated[list[DestinationConfig], AfterValidator(_destination_names)] = Field(
         default_factory=list, description="CRMs to push golden records to")
     survivorship: SurvivorshipConfig = Field(default_factory=SurvivorshipConfig)
+    orchestration: OrchestrationConfig = Field(default_factory=OrchestrationConfig)
     base_dir: Path = Field(default=Path("."), exclude=True)
 
     @model_validator(mode="after")
