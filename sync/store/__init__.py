@@ -310,3 +310,6 @@ __all__ += [
     "tombstoned",
     "unseal_entries",
 ]
+
+# The admin web app's users and sessions; imported here so their tables are part of Base.metadata.
+from sync.store import users as users  # noqa: E402
