@@ -3,21 +3,32 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from crmsync.config import Project, load_project
+from flows.orchestration import (
+    FAILURE_HOOKS,
+    account_slot,
+    notify_failure,
+    pipeline_slot,
+    source_limit,
+    stage_options,
+)
 from flows.push import push_task
+from flows.summary import publish_summary, summary_rows
 from sync.export import ExportReport, export_xlsx
 from sync.ingest import IngestReport, Progress, ingest_source
 from sync.match import MatchReport, match_store
 from sync.push.apply import PushReport
-from sync.runs import recorded_run
+from sync.runs import reap_stale_runs, recorded_run
 from sync.store import Store, open_store
 
 __all__ = ["PipelineReport", "ingest_flow", "match_flow", "pipeline_flow", "progress_sink"]
@@ -36,10 +47,17 @@ class PipelineReport:
     push: list[PushReport] = field(default_factory=list)
     stage_seconds: dict[str, float] = field(default_factory=dict)
     flow_run_id: str | None = None
+    skipped: str | None = None  # why this trigger did nothing (`overlap: skip` and a run in progress)
+    sync_run_id: str | None = None
 
     @property
     def failed(self) -> bool:
         return any(r.failed for r in self.ingest) or any(r.error for r in self.push)
+
+    def failures(self) -> list[str]:
+        """Names of the sources and destinations that failed."""
+        return [f"source {r.source}" for r in self.ingest if r.failed] + [
+            f"destination {r.destination}" for r in self.push if r.error]
 
 
 def _orchestrator_id() -> str | None:
@@ -53,7 +71,8 @@ def ingest_task(project: Project, store: Store, source_name: str) -> tuple[Inges
     source = project.source(source_name)
     mappings = project.mappings_for(source)
     config = {"base_dir": str(project.base_dir), **source.config}
-    with recorded_run(store, "ingest", source.name, _orchestrator_id()) as run:
+    with account_slot(source_limit(source), project), \
+            recorded_run(store, "ingest", source.name, _orchestrator_id()) as run:
         names = {stream: path.name for stream, path in source.streams.items()}
         report = ingest_source(store, source=source.name, connector=source.connector, config=config,
                                mappings=mappings, mapping_names=names, progress=progress_sink.get())
@@ -88,43 +107,104 @@ def _open(config_path: str) -> tuple[Project, Store]:
     return project, open_store(project.database_url())
 
 
-@flow(name="crmsync-pipeline", log_prints=False)
+def _finished_flow_runs(ids: Collection[str]) -> set[str]:
+    """Which of these Prefect flow runs have ended (unknown ids are left alone)."""
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    wanted = [UUID(i) for i in ids if len(i) == 36]
+    if not wanted:
+        return set()
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=wanted)))
+    return {str(r.id) for r in runs if r.state is not None and r.state.is_final()}
+
+
+def reap_crashed_runs(project: Project, store: Store) -> int:
+    """Close the rows of runs that died: too old, or their flow run has ended."""
+    older = timedelta(minutes=project.orchestration.stale_run_minutes)
+    crashed = reap_stale_runs(store, older, _finished_flow_runs)
+    if crashed:
+        get_run_logger().warning("marked %d sync run(s) crashed: they were still 'running' but their process "
+                                 "is gone", crashed)
+    return crashed
+
+
+def _stages(project: Project, store: Store, report: PipelineReport) -> None:
+    options = stage_options(project)
+    for source in project.sources:
+        if source.enabled:
+            ingest, seconds = ingest_task.with_options(**options)(project, store, source.name)
+            report.ingest.append(ingest)
+            report.stage_seconds[f"ingest:{source.name}"] = seconds
+    report.match, report.stage_seconds["match"] = match_task.with_options(**options)(project, store)
+    report.export, report.stage_seconds["export"] = export_task.with_options(**options)(project, store)
+    for destination in project.destinations:
+        if destination.enabled:
+            pushed, report.stage_seconds[f"push:{destination.name}"] = push_task.with_options(**options)(
+                project, store, destination.name)
+            report.push.append(pushed)
+
+
+@flow(name="crmsync-pipeline", log_prints=False, on_failure=FAILURE_HOOKS, on_crashed=FAILURE_HOOKS)
 def pipeline_flow(config_path: str) -> PipelineReport:
-    """All enabled sources → match → export → push to every enabled destination."""
+    """All enabled sources → match → export → push to every enabled destination; never two at once."""
     project, store = _open(config_path)
+    logger = get_run_logger()
     report = PipelineReport(flow_run_id=_orchestrator_id())
     try:
-        for source in project.sources:
-            if source.enabled:
-                ingest, seconds = ingest_task(project, store, source.name)
-                report.ingest.append(ingest)
-                report.stage_seconds[f"ingest:{source.name}"] = seconds
-        report.match, report.stage_seconds["match"] = match_task(project, store)
-        report.export, report.stage_seconds["export"] = export_task(project, store)
-        for destination in project.destinations:
-            if destination.enabled:
-                pushed, report.stage_seconds[f"push:{destination.name}"] = push_task(project, store, destination.name)
-                report.push.append(pushed)
+        slot = pipeline_slot(project)
+        if slot is None:
+            report.skipped = (f"another pipeline run of {project.name!r} is in progress "
+                              "(orchestration.pipeline.overlap: skip)")
+            logger.warning("flow run %s skipped: %s", report.flow_run_id, report.skipped)
+            return report
+        with slot:
+            reap_crashed_runs(project, store)
+            with recorded_run(store, "pipeline", project.name, report.flow_run_id) as run:
+                report.sync_run_id = run.run_id
+                logger.info("flow run %s: sync run %s started", report.flow_run_id, run.run_id)
+                try:
+                    _stages(project, store, report)
+                finally:
+                    rows = summary_rows(report.ingest, report.match, report.push)
+                    run.counts = {"summary": [r.counts() for r in rows], "stage_seconds": report.stage_seconds}
+                    run.error = "; ".join(report.failures()) or None
     finally:
         store.dispose()
+    publish_summary(project.name, "pipeline", rows, footer=f"sync run `{report.sync_run_id}`")
+    logger.info("flow run %s: sync run %s %s", report.flow_run_id, report.sync_run_id,
+                "failed: " + ", ".join(report.failures()) if report.failed else "completed")
+    if report.failed:
+        notify_failure(project, "crmsync-pipeline", "Failed", "failed: " + ", ".join(report.failures()),
+                       report.failures())
     return report
 
 
-@flow(name="crmsync-ingest")
+@flow(name="crmsync-ingest", on_failure=FAILURE_HOOKS, on_crashed=FAILURE_HOOKS)
 def ingest_flow(config_path: str, source_name: str) -> IngestReport:
     """Ingest one source."""
     project, store = _open(config_path)
     try:
-        return ingest_task(project, store, source_name)[0]
+        report = ingest_task.with_options(**stage_options(project))(project, store, source_name)[0]
     finally:
         store.dispose()
+    publish_summary(project.name, f"ingest-{source_name}", summary_rows(ingest=[report]))
+    if report.failed:
+        notify_failure(project, "crmsync-ingest", "Failed", f"source {source_name} failed: {report.error or ''}",
+                       [f"source {source_name}"])
+    return report
 
 
-@flow(name="crmsync-match")
+@flow(name="crmsync-match", on_failure=FAILURE_HOOKS, on_crashed=FAILURE_HOOKS)
 def match_flow(config_path: str) -> MatchReport:
     """Match all live records into golden records."""
     project, store = _open(config_path)
     try:
-        return match_task(project, store)[0]
+        report = match_task.with_options(**stage_options(project))(project, store)[0]
     finally:
         store.dispose()
+    publish_summary(project.name, "match", summary_rows(match=report))
+    return report

@@ -10,6 +10,8 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from crmsync.config import ConfigError, DestinationConfig, Project, load_project
+from flows.orchestration import FAILURE_HOOKS, account_slot, destination_limit, notify_failure, stage_options
+from flows.summary import publish_summary, summary_rows
 from mappings import MappingError
 from sync.push.apply import PushReport
 from sync.push.run import push_destination
@@ -36,16 +38,22 @@ def push_task(project: Project, store: Store, destination_name: str) -> tuple[Pu
     except MappingError as exc:
         return PushReport(destination_name, error=str(exc)), time.perf_counter() - started
     run_id = flow_run.get_id()
-    report = push_destination(store, destination, spec, orchestrator_run_id=str(run_id) if run_id else None)
+    with account_slot(destination_limit(destination), project):
+        report = push_destination(store, destination, spec, orchestrator_run_id=str(run_id) if run_id else None)
     return report, time.perf_counter() - started
 
 
-@flow(name="crmsync-push")
+@flow(name="crmsync-push", on_failure=FAILURE_HOOKS, on_crashed=FAILURE_HOOKS)
 def push_flow(config_path: str, destination_name: str) -> PushReport:
     """Plan and apply one destination."""
     project = load_project(Path(config_path))
     store = open_store(project.database_url())
     try:
-        return push_task(project, store, destination_name)[0]
+        report = push_task.with_options(**stage_options(project))(project, store, destination_name)[0]
     finally:
         store.dispose()
+    publish_summary(project.name, f"push-{destination_name}", summary_rows(push=[report]))
+    if report.error:
+        notify_failure(project, "crmsync-push", "Failed", f"destination {destination_name}: {report.error}",
+                       [f"destination {destination_name}"])
+    return report

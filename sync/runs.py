@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
-from sync.redaction import redact
-from sync.store import Store, finish_run, start_run
+from sqlalchemy import select
 
-__all__ = ["RunHandle", "recorded_run"]
+from sync.redaction import redact
+from sync.store import Store, finish_run, mark_stale_runs_crashed, start_run
+from sync.store.models import SyncRun
+
+__all__ = ["RunHandle", "reap_stale_runs", "recorded_run"]
 
 
 @dataclass
@@ -40,3 +44,24 @@ def recorded_run(store: Store, flow: str, target: str | None = None,
     with store.session() as session:
         finish_run(session, run_id, status=status, counts=handle.counts,
                    error=redact(handle.error) if handle.error else None)
+
+
+def reap_stale_runs(store: Store, older_than: timedelta,
+                    finished: Callable[[Collection[str]], set[str]] | None = None) -> int:
+    """Mark 'running' rows crashed: those older than `older_than`, and those whose orchestrator
+    flow run `finished` says has already ended (a process killed with -9 never closes its row)."""
+    with store.session() as session:
+        crashed = mark_stale_runs_crashed(session, older_than)
+        running = {row.id: row for row in session.scalars(
+            select(SyncRun).where(SyncRun.status == "running", SyncRun.orchestrator_run_id.is_not(None)))}
+    if not running or finished is None:
+        return crashed
+    ended = finished({row.orchestrator_run_id for row in running.values() if row.orchestrator_run_id})
+    for row in running.values():
+        if row.orchestrator_run_id in ended:
+            with store.session() as session:
+                finish_run(session, row.id, status="crashed", counts=row.counts,
+                           error=f"its flow run {row.orchestrator_run_id} ended while the row said 'running'; "
+                                 "the process most likely died (marked crashed by the next run)")
+            crashed += 1
+    return crashed
