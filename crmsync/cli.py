@@ -333,6 +333,7 @@ def db_upgrade(config: ConfigOption = Path(DEFAULT_PROJECT_FILE)) -> None:
 from crmsync.commands import migrate as _migrate_verbs  # noqa: E402,F401
 from crmsync.commands import review as _review_verbs  # noqa: E402,F401
 from crmsync.commands import serve as _serve_verbs  # noqa: E402,F401
+from crmsync.commands import users as _user_verbs  # noqa: E402,F401
 
 
 def main() -> None:
