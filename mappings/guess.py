@@ -26,6 +26,7 @@ SKIP = "skip"
 # the fields a spreadsheet column may feed, with the words a person would use for them
 TARGET_LABELS: dict[str, str] = {
     "name": "full name (split into given / family / patronymic)",
+    "full_name": "full name, as written (not split)",
     "given_name": "given name",
     "family_name": "family name",
     "patronymic": "patronymic",
@@ -83,6 +84,7 @@ _FAMILY_FIRST = frozenset({"фио", "ф и о", "фамилия имя", "фа�
 _LIST_TARGETS = frozenset({"emails", "phones", "tags"})
 _SAMPLE = 200  # rows looked at per column
 _SHARE = 0.6  # of the non-empty sampled values that must parse for the values to decide
+_HEADER_SHARE = 0.3  # ... when the header already says so (the odd bad cell is dropped and reported)
 _CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
 _PHONE_CHARS = re.compile(r"^[+\d\s().\-/]+$")
 _WORD = re.compile(r"[^\W\d_]+(?:[-'][^\W\d_]+)*")
@@ -188,16 +190,24 @@ def _is_email(value: str) -> bool:
     return True
 
 
+_ANY_REGION = ("US", "GB", "RU", "DE", "FR", "IN", "KZ", "UA")
+
+
 def _phone_checker(region: str | None) -> Any:
+    """A test telling phone numbers from other digits; national numbers pass if valid in a common country."""
+    regions = (region,) if region else _ANY_REGION
+
     def is_phone(value: str) -> bool:
         digits = sum(ch.isdigit() for ch in value)
         if not (7 <= digits <= 15) or not _PHONE_CHARS.match(value):
             return False
-        try:
-            normalize_phone(value, region)
-        except TransformError:
-            return False
-        return True
+        for candidate in regions:
+            try:
+                normalize_phone(value, candidate)
+            except TransformError:
+                continue
+            return True
+        return False
 
     return is_phone
 
@@ -239,7 +249,7 @@ def guess_mapping(columns: Sequence[str], rows: Sequence[Mapping[str, Any]], *,
     cyrillic = any(_CYRILLIC.search(c) for c in columns) or any(
         _CYRILLIC.search(v) for vs in values.values() for v in vs[:20])
     region = phone_region or ("RU" if cyrillic else None)
-    is_phone = _phone_checker(region or "US")  # any region will do to tell a phone from other numbers
+    is_phone = _phone_checker(region)
     guesses: list[ColumnGuess] = []
     for column in columns:
         found = values[column]
@@ -247,12 +257,13 @@ def guess_mapping(columns: Sequence[str], rows: Sequence[Mapping[str, Any]], *,
         by_header, confidence = _by_header(column)
         email_share = _share(found, _is_email)
         phone_share = _share(found, is_phone) if email_share < _SHARE else 0.0
-        if email_share >= _SHARE:
+        if email_share >= _SHARE or (by_header == "emails" and email_share >= _HEADER_SHARE):
             reason = f"{email_share:.0%} of its values are e-mail addresses"
             if by_header == "emails":
                 reason = f"header, and {reason}"
             guesses.append(ColumnGuess(column, "emails", reason, shown, max(confidence, email_share)))
-        elif phone_share >= _SHARE and by_header not in ("address.postal_code", "birth_date"):
+        elif (phone_share >= _SHARE and by_header not in ("address.postal_code", "birth_date")) or (
+                by_header == "phones" and phone_share >= _HEADER_SHARE):
             reason = f"{phone_share:.0%} of its values are phone numbers"
             if by_header == "phones":
                 reason = f"header, and {reason}"
