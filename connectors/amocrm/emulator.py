@@ -76,6 +76,7 @@ class AmoEmulator(Emulator):
         self.fired: Counter[str] = Counter()
         self._rng = random.Random(seed)
         self._roll = threading.local()
+        self._lose: list[tuple[str, str | None]] = []  # (group, method) of answers to lose, in order
         self._data = threading.RLock()
         self.entities: dict[str, dict[int, dict[str, Any]]] = {"contacts": {}, "companies": {}}
         self.fields = _standard_fields()
@@ -95,6 +96,7 @@ class AmoEmulator(Emulator):
             self.clock, self._next_id = 1714550400, 406000
             self.fault_rate, self.fault_kinds = 0.0, FAULT_KINDS
             self.fired.clear()
+            self._lose.clear()
             self.token = token or self.token
         with self._lock:
             self._faults.clear()
@@ -103,6 +105,11 @@ class AmoEmulator(Emulator):
             self.requests.clear()
         self.rate_per_second = rate_per_second
         self.limit_rate(rate_per_second, 1.0, permanent=True)
+
+    def lose_answers(self, count: int = 1, *, group: str = "write", method: str | None = None) -> None:
+        """Carry out the next `count` matching requests, then drop their connections (the answer is lost)."""
+        with self._data:
+            self._lose += [(group, method)] * count
 
     def contacts(self) -> list[dict[str, Any]]:
         """Every contact as stored."""
@@ -189,11 +196,16 @@ class AmoEmulator(Emulator):
 
     def _respond(self, request: EmuRequest, route: Route | None, http: BaseHTTPRequestHandler) -> EmuResponse | None:
         kind = None
-        if self.fault_rate and request.group in ("list", "write"):
-            with self._data:
-                if self._rng.random() < self.fault_rate:
-                    kind = self._rng.choice(self.fault_kinds)
-                    self.fired[kind] += 1
+        with self._data:
+            aimed = next((n for n, (group, method) in enumerate(self._lose) if group == request.group
+                          and method in (None, request.method)), None)
+            if aimed is not None:
+                del self._lose[aimed]
+                kind = "lost"
+                self.fired[kind] += 1
+            elif self.fault_rate and request.group in ("list", "write") and self._rng.random() < self.fault_rate:
+                kind = self._rng.choice(self.fault_kinds)
+                self.fired[kind] += 1
         self._roll.kind = kind
         try:
             response = super()._respond(request, route, http)
