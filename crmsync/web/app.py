@@ -1,4 +1,4 @@
-"""crmsync's web application: the form-webhook inbox now, the admin pages later.
+"""crmsync's web application: the form-webhook inbox and the admin pages (review, golden records, dashboard).
 
 `POST /hooks/forms/{source}` answers 200 only after the raw submission is committed to the
 inbox table, so a sender that got 200 never needs to send again, and one that did not
@@ -12,15 +12,20 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from connectors.webforms import PayloadError, SignatureError, UnsupportedMediaType, parse_submission, verify_request
 from crmsync.config import Project
+from crmsync.web import dashboard, golden, login, review
+from crmsync.web.auth import LoginThrottle, session_gate
 from crmsync.web.hooks import HookSource, hook_sources
+from crmsync.web.pages import WEB_DIR, render
 from crmsync.web.writer import InboxUnavailable, InboxWriter
 from sync.store import InboxSubmissionIn, Store, open_durable_store
 
@@ -60,8 +65,13 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
-def create_app(project: Project, *, database_url: str | None = None) -> FastAPI:
-    """The FastAPI app for a project; the store opens (and migrates) when the app starts."""
+def create_app(project: Project, *, database_url: str | None = None, session_hours: float = 8.0,
+               login_attempts: int = 10) -> FastAPI:
+    """The FastAPI app for a project; the store opens (and migrates) when the app starts.
+
+    Admin sessions last `session_hours`; `login_attempts` wrong passwords (per name, per address)
+    within 15 minutes throttle further logins with 429.
+    """
     hooks = hook_sources(project)  # raises ConfigError before anything listens
     url = database_url or project.database_url()
 
@@ -78,8 +88,22 @@ def create_app(project: Project, *, database_url: str | None = None) -> FastAPI:
             await run_in_threadpool(writer.stop)
             store.dispose()
 
-    app = FastAPI(title="crmsync", version="0.1.0", lifespan=lifespan)
-    app.state.hooks = hooks
+    app = FastAPI(title="crmsync", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url=None)
+    app.state.hooks, app.state.project, app.state.session_hours = hooks, project, session_hours
+    app.state.throttle = LoginThrottle(limit=login_attempts)
+    app.middleware("http")(session_gate)
+    app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
+    for module in (login, review, golden, dashboard):
+        app.include_router(module.router)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        """Pages get an HTML error page; the API, webhooks and scripts get JSON."""
+        if getattr(request.state, "viewer", None) is not None and "text/html" in request.headers.get("accept", ""):
+            return render(request, "error.html", status_code=exc.status_code, status=exc.status_code,
+                          message=str(exc.detail))
+        return await http_exception_handler(request, exc)
 
     @app.get("/health")
     async def health(request: Request) -> JSONResponse:
