@@ -110,6 +110,12 @@ class BlockingReport:
     samples: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # per key: pair codes a*n+b
 
 
+def _block_pairs(members: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    idx = np.asarray(members, dtype=np.int64)
+    a, b = np.triu_indices(len(idx), k=1)
+    return idx[a], idx[b]
+
+
 def _refine(t: FeatureTable, members: list[int]) -> Iterator[list[int]]:
     for refine in (lambda i: t.city[i], lambda i: t.given_canonical[i],
                    lambda i: t.emails[i][0].split("@")[-1] if t.emails[i] else ""):
@@ -123,61 +129,122 @@ def _refine(t: FeatureTable, members: list[int]) -> Iterator[list[int]]:
             return
 
 
-def _block_pairs(members: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    idx = np.asarray(members, dtype=np.int64)
-    a, b = np.triu_indices(len(idx), k=1)
-    return idx[a], idx[b]
+def _key_values(table: FeatureTable, name: str) -> tuple[np.ndarray, list[str]]:
+    """Every (record, key value) of one blocking key, built column-wise (no call per record)."""
+    t = table
+    if name in ("email", "phone"):
+        column = t.emails if name == "email" else t.phones
+        rows = [i for i, values in enumerate(column) for _ in values]
+        return np.asarray(rows, dtype=np.int64), [v for values in column for v in values]
+    if name == "identifiers":
+        rows, values = [], []
+        for field_name, column in t.identifiers.items():
+            for i, v in enumerate(column):
+                if v:
+                    rows.append(i)
+                    values.append(f"{field_name}|{v}")
+        return np.asarray(rows, dtype=np.int64), values
+    if name == "name":
+        values = [f"{p}|{g}" if p and g else "" for p, g in zip(t.family_phonetic, t.given_initial, strict=True)]
+    elif name == "name_swapped":
+        from mappings.normalize import skeleton  # local: keeps this module's import light
+
+        values = ["|".join(sorted((fs, skeleton(gc or g)))) if f and g else ""
+                  for f, g, fs, gc in zip(t.family, t.given, t.family_skeleton, t.given_canonical, strict=True)]
+    elif name == "name_city":
+        values = [f"{f}|{c}" if f and c else "" for f, c in zip(t.family_skeleton, t.city, strict=True)]
+    elif name == "company_city":
+        values = [f"{f}|{c}" if f and c else "" for f, c in zip(t.company, t.city, strict=True)]
+    elif name == "birth_family":
+        values = [f"{d}|{f[:3]}" if d and f else "" for d, f in zip(t.birth_date, t.family_skeleton, strict=True)]
+    elif name == "postcode_given":
+        values = [f"{p}|{g}" if p and g else "" for p, g in zip(t.postal_code, t.given_initial, strict=True)]
+    else:  # a key registered only as a per-record function
+        fn = BLOCKING_KEYS[name]
+        pairs = [(i, v) for i in range(len(t)) for v in fn(t, i)]
+        return np.asarray([i for i, _ in pairs], dtype=np.int64), [v for _, v in pairs]
+    return np.arange(len(values), dtype=np.int64), values
+
+
+def _blocks(rows: np.ndarray, values: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Records grouped by key value: members in block order, each block's start and size (size ≥ 2)."""
+    vocabulary: dict[str, int] = {"": -1}
+    get = vocabulary.setdefault
+    codes = np.fromiter((get(v, len(vocabulary)) for v in values), dtype=np.int64, count=len(values))
+    keep = codes >= 0
+    rows, codes = rows[keep], codes[keep]
+    order = np.argsort(codes, kind="stable")
+    members, codes = rows[order], codes[order]
+    if len(codes) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return members, empty, empty
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    sizes = np.diff(np.r_[starts, len(codes)])
+    multi = sizes > 1
+    return members, starts[multi], sizes[multi]
+
+
+def _pair_codes(members: np.ndarray, starts: np.ndarray, sizes: np.ndarray, n: int) -> Iterator[np.ndarray]:
+    """Pair codes (low*n+high) of every pair inside the blocks, one block size at a time."""
+    for size in np.unique(sizes).tolist():
+        chosen = starts[sizes == size]
+        block = members[chosen[:, None] + np.arange(size)]  # one row per block
+        left, right = np.triu_indices(size, k=1)
+        x, y = block[:, left].ravel(), block[:, right].ravel()
+        yield np.minimum(x, y) * n + np.maximum(x, y)
+
+
+def _unique_sorted(codes: np.ndarray) -> np.ndarray:
+    codes.sort()
+    if len(codes) == 0:
+        return codes
+    return codes[np.r_[True, codes[1:] != codes[:-1]]]
 
 
 def candidate_pairs(table: FeatureTable, keys: Sequence[str], max_block: int = 120, *,
                     sample_per_key: int = 0, seed: int = 5) -> tuple[np.ndarray, np.ndarray, BlockingReport]:
-    """Unique candidate pairs (a < b) from every blocking key; blocks above the cap are refined.
+    """Unique candidate pairs (a < b, in code order) from every blocking key; blocks above the cap are refined.
 
     With `sample_per_key`, the report also keeps a random sample of each key's own pairs (as
     codes a*n+b), for training the model one blocking key at a time.
     """
     rng = np.random.default_rng(seed)
     report = BlockingReport()
-    chunks_a: list[np.ndarray] = []
-    chunks_b: list[np.ndarray] = []
+    chunks: list[np.ndarray] = []
     n = len(table)
     for name in keys:
-        fn = BLOCKING_KEYS[name]
-        blocks: dict[str, list[int]] = defaultdict(list)
-        for i in range(n):
-            for value in fn(table, i):
-                blocks[value].append(i)
-        produced = 0
-        first_chunk = len(chunks_a)
-        pending = [m for m in blocks.values() if len(m) > 1]
+        rows, values = _key_values(table, name)
+        members, starts, sizes = _blocks(rows, values)
+        del rows, values
+        own: list[np.ndarray] = []
+        small = sizes <= max_block
+        own.extend(_pair_codes(members, starts[small], sizes[small], n))
+        pending = [members[s:s + z].tolist() for s, z in zip(starts[~small].tolist(), sizes[~small].tolist(),
+                                                              strict=True)]
         while pending:
-            members = pending.pop()
-            if len(members) > max_block:
-                parts = [p for p in _refine(table, members) if len(p) > 1]
+            block = pending.pop()
+            if len(block) > max_block:
+                parts = [p for p in _refine(table, block) if len(p) > 1]
                 if not parts:
                     report.oversized_blocks += 1
-                    report.records_in_dropped_blocks += len(members)
+                    report.records_in_dropped_blocks += len(block)
                     continue
                 pending.extend(parts)
                 continue
-            a, b = _block_pairs(members)
-            chunks_a.append(a)
-            chunks_b.append(b)
-            produced += len(a)
+            x, y = _block_pairs(block)
+            own.append(np.minimum(x, y) * n + np.maximum(x, y))
+        produced = sum(len(c) for c in own)
         report.pairs_by_key[name] = produced
         if sample_per_key and produced:
-            ka = np.concatenate(chunks_a[first_chunk:])
-            kb = np.concatenate(chunks_b[first_chunk:])
-            codes = np.unique(np.minimum(ka, kb) * n + np.maximum(ka, kb))
+            codes = np.concatenate(own)
             if len(codes) > sample_per_key:
                 codes = rng.choice(codes, sample_per_key, replace=False)
-            report.samples[name] = codes
-    if not chunks_a:
+            report.samples[name] = np.unique(codes)
+        chunks.extend(own)
+    if not chunks:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, report
-    a = np.concatenate(chunks_a)
-    b = np.concatenate(chunks_b)
-    low, high = np.minimum(a, b), np.maximum(a, b)
-    codes = np.unique(low * n + high)
+    codes = _unique_sorted(np.concatenate(chunks))
+    del chunks
     report.pairs = len(codes)
     return codes // n, codes % n, report

@@ -32,101 +32,177 @@ class Comparison:
     u_default: tuple[float, ...] = ()  # typical level frequencies among non-matches, for small data
 
 
+EMPTY = 0  # the code of the empty string in every coded column
+_CHUNK = 1_000_000  # candidate pairs compared at a time: bounds the memory of the gathered values
+
+
 def _obj(values: Sequence) -> np.ndarray:
     array = np.empty(len(values), dtype=object)
     array[:] = values
     return array
 
 
-def _jw(left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    if len(left) == 0:
-        return np.zeros(0, dtype=np.float32)
-    return process.cpdist(left, right, scorer=JaroWinkler.normalized_similarity, workers=-1,
-                          dtype=np.float32)
+def _encode(values: Sequence[str], vocabulary: dict[str, int] | None = None) -> np.ndarray:
+    """Integer codes of string values (the empty string is EMPTY), so equality tests run in numpy."""
+    vocabulary = {"": EMPTY} if vocabulary is None else vocabulary
+    get = vocabulary.setdefault
+    return np.fromiter((get(v, len(vocabulary)) for v in values), dtype=np.int64, count=len(values))
 
 
-def _graded(left: np.ndarray, right: np.ndarray, thresholds: Sequence[float], *, offset: int) -> np.ndarray:
-    """Levels offset, offset+1, ... by Jaro-Winkler thresholds; the last level is 'different'."""
-    score = _jw(left, right)
+def _name_codes(table: FeatureTable, column: str) -> np.ndarray:
+    """Codes of the name columns, from one vocabulary so that given and family names compare (swaps)."""
+    names = ("given", "family", "given_canonical", "family_skeleton")
+    if f"code:{column}" not in table.derived:
+        vocabulary: dict[str, int] = {"": EMPTY}
+        for name in names:
+            table.derived[f"code:{name}"] = _encode(getattr(table, name), vocabulary)
+    return table.derived[f"code:{column}"]
+
+
+def _first_values(table: FeatureTable, column: str) -> list[str]:
+    return [v[0] if v else "" for v in getattr(table, column)]
+
+
+def _record_arrays(table: FeatureTable, column: str, kind: str) -> np.ndarray:
+    """Per-record arrays derived from a column, built once per table."""
+    def build() -> np.ndarray:
+        if kind == "obj":
+            return _obj(getattr(table, column))
+        if kind == "code":
+            return _name_codes(table, column) if column in ("given", "family", "given_canonical", "family_skeleton") \
+                else _encode(getattr(table, column))
+        if kind == "count":
+            return np.fromiter((len(v) for v in getattr(table, column)), dtype=np.int32, count=len(table))
+        if kind == "first":
+            return _obj(_first_values(table, column))
+        if kind == "firstcode":
+            return _encode(_first_values(table, column))
+        if kind == "local":
+            return _obj([e.split("@")[0] for e in _first_values(table, column)])
+        if kind == "localcode":
+            return _encode([e.split("@")[0] for e in _first_values(table, column)])
+        if kind == "tailcode":
+            return _encode([v[-9:] for v in _first_values(table, column)])
+        if kind == "single":
+            return np.fromiter((len(v) == 1 for v in getattr(table, column)), dtype=bool, count=len(table))
+        if kind == "initial":
+            return np.fromiter((ord(v[0]) if v else 0 for v in getattr(table, column)), dtype=np.int64,
+                               count=len(table))
+        raise ValueError(f"unknown derived array {kind!r}")
+
+    return table.cached(f"{kind}:{column}", build)
+
+
+def _graded(left: np.ndarray, right: np.ndarray, thresholds: Sequence[float], *, offset: int,
+            needed: np.ndarray | None = None) -> np.ndarray:
+    """Levels offset, offset+1, ... by Jaro-Winkler thresholds; the last level is 'different'.
+
+    Only the `needed` pairs are scored (the others get an exact or missing level afterwards).
+    """
     levels = np.full(len(left), offset + len(thresholds), dtype=np.int8)
+    rows = np.flatnonzero(needed) if needed is not None else np.arange(len(left))
+    if len(rows) == 0:
+        return levels
+    score = process.cpdist(left[rows], right[rows], scorer=JaroWinkler.normalized_similarity, workers=-1,
+                           dtype=np.float32)
+    graded = np.full(len(rows), offset + len(thresholds), dtype=np.int8)
     for index, threshold in reversed(list(enumerate(thresholds))):
-        levels[score >= threshold] = offset + index
+        graded[score >= threshold] = offset + index
+    levels[rows] = graded
     return levels
 
 
 class _Pairs:
-    """Column values of both sides of every candidate pair, fetched once per column."""
+    """Both sides of a batch of candidate pairs; per-record arrays are gathered on demand."""
 
     def __init__(self, table: FeatureTable, a: np.ndarray, b: np.ndarray) -> None:
         self.table, self.a, self.b = table, a, b
-        self._cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
-    def release(self) -> None:
-        """Drop the fetched columns (they are as large as the candidate pairs)."""
-        self._cache.clear()
+    def __len__(self) -> int:
+        return len(self.a)
+
+    def get(self, column: str, kind: str = "obj") -> tuple[np.ndarray, np.ndarray]:
+        values = _record_arrays(self.table, column, kind)
+        return values[self.a], values[self.b]
 
     def sides(self, column: str) -> tuple[np.ndarray, np.ndarray]:
-        if column not in self._cache:
-            values = _obj(getattr(self.table, column))
-            self._cache[column] = (values[self.a], values[self.b])
-        return self._cache[column]
+        return self.get(column, "obj")
+
+
+@dataclass(frozen=True)
+class _Name:
+    """One side's view of a name part, for straight and swapped comparisons."""
+
+    text: np.ndarray
+    code: np.ndarray
+    alt: np.ndarray  # code of the canonical given name or the surname's skeleton
+    single: np.ndarray
+    initial: np.ndarray
+
+
+def _name_side(p: _Pairs, column: str, alt: str, side: int) -> _Name:
+    return _Name(*(p.get(column, kind)[side] for kind in ("obj", "code")), p.get(alt, "code")[side],
+                 *(p.get(column, kind)[side] for kind in ("single", "initial")))
 
 
 def _names(p: _Pairs) -> tuple[np.ndarray, np.ndarray]:
     """Given- and family-name levels, taking the better of straight and swapped orientation."""
-    g1, g2 = p.sides("given")
-    f1, f2 = p.sides("family")
-    gc1, gc2 = p.sides("given_canonical")
-    fs1, fs2 = p.sides("family_skeleton")
-    given = _given_levels(g1, g2, gc1, gc2)
-    family = _family_levels(f1, f2, fs1, fs2)
-    swapped_given = _given_levels(g1, f2, gc1, fs2)
-    swapped_family = _family_levels(f1, g2, fs1, gc2)
+    g1, g2 = _name_side(p, "given", "given_canonical", 0), _name_side(p, "given", "given_canonical", 1)
+    f1, f2 = _name_side(p, "family", "family_skeleton", 0), _name_side(p, "family", "family_skeleton", 1)
+    given = _given_levels(g1, g2)
+    family = _family_levels(f1, f2)
+    swapped_given = _given_levels(g1, f2)
+    swapped_family = _family_levels(f1, g2)
     score = np.where(given < 0, 9, given) + np.where(family < 0, 9, family)
     swapped = np.where(swapped_given < 0, 9, swapped_given) + np.where(swapped_family < 0, 9, swapped_family)
     use_swap = (swapped + 2 < score) & (swapped_given >= 0) & (swapped_family >= 0)
     return np.where(use_swap, swapped_given, given), np.where(use_swap, swapped_family, family)
 
 
-def _given_levels(x: np.ndarray, y: np.ndarray, xc: np.ndarray, yc: np.ndarray) -> np.ndarray:
+def _given_levels(x: _Name, y: _Name) -> np.ndarray:
     # 0 same · 1 nickname or transliteration · 2 initial only · 3 JW≥0.92 · 4 JW≥0.80 · 5 different
-    levels = _graded(x, y, (0.92, 0.80), offset=3)
-    initial = np.array([(len(u) == 1 or len(v) == 1) and u[:1] == v[:1] for u, v in zip(x, y, strict=True)],
-                       dtype=bool) if len(x) else np.zeros(0, dtype=bool)
-    levels[initial] = 2
-    levels[(xc == yc) & (xc != "")] = 1
-    levels[x == y] = 0
-    levels[(x == "") | (y == "")] = MISSING
+    same = x.code == y.code
+    missing = (x.code == EMPTY) | (y.code == EMPTY)
+    levels = _graded(x.text, y.text, (0.92, 0.80), offset=3, needed=~same & ~missing)
+    levels[(x.single | y.single) & (x.initial == y.initial)] = 2
+    levels[(x.alt == y.alt) & (x.alt != EMPTY)] = 1
+    levels[same] = 0
+    levels[missing] = MISSING
     return levels
 
 
-def _family_levels(x: np.ndarray, y: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+def _family_levels(x: _Name, y: _Name) -> np.ndarray:
     # 0 same · 1 transliteration variant · 2 JW≥0.92 · 3 JW≥0.80 · 4 different
-    levels = _graded(x, y, (0.92, 0.80), offset=2)
-    levels[(xs == ys) & (xs != "")] = 1
-    levels[x == y] = 0
-    levels[(x == "") | (y == "")] = MISSING
+    same = x.code == y.code
+    missing = (x.code == EMPTY) | (y.code == EMPTY)
+    levels = _graded(x.text, y.text, (0.92, 0.80), offset=2, needed=~same & ~missing)
+    levels[(x.alt == y.alt) & (x.alt != EMPTY)] = 1
+    levels[same] = 0
+    levels[missing] = MISSING
     return levels
 
 
-def _multi(p: _Pairs, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For multi-valued columns: any value shared, both present, and the first values."""
-    x, y = p.sides(column)
-    shared = np.fromiter((bool(set(u) & set(v)) if len(u) > 1 or len(v) > 1 else (u == v and bool(u))
-                          for u, v in zip(x, y, strict=True)), dtype=bool, count=len(x))
-    present = np.fromiter((bool(u) and bool(v) for u, v in zip(x, y, strict=True)), dtype=bool, count=len(x))
-    first_x = _obj([u[0] if u else "" for u in x])
-    first_y = _obj([v[0] if v else "" for v in y])
-    return shared, present, np.stack([first_x, first_y]) if len(x) else np.zeros((2, 0), dtype=object)
+def _multi(p: _Pairs, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """For multi-valued columns: whether any value is shared, and whether both sides have one."""
+    cx, cy = p.get(column, "count")
+    fx, fy = p.get(column, "firstcode")
+    shared = (fx == fy) & (fx != EMPTY)
+    several = np.flatnonzero((cx > 1) | (cy > 1))
+    if len(several):  # the few records with more than one value: compare the sets
+        values = getattr(p.table, column)
+        shared[several] = [bool(set(values[i]) & set(values[j]))
+                           for i, j in zip(p.a[several].tolist(), p.b[several].tolist(), strict=True)]
+    return shared, (cx > 0) & (cy > 0)
 
 
 def _email(p: _Pairs) -> np.ndarray:
     # 0 same address · 1 same user name at another provider · 2 similar user name · 3 different
-    shared, present, (ex, ey) = _multi(p, "emails")
-    local_x = _obj([e.split("@")[0] for e in ex])
-    local_y = _obj([e.split("@")[0] for e in ey])
-    levels = _graded(local_x, local_y, (0.92,), offset=2)
-    levels[local_x == local_y] = 1
+    shared, present = _multi(p, "emails")
+    lx, ly = p.get("emails", "localcode")
+    same_local = lx == ly
+    local_x, local_y = p.get("emails", "local")
+    levels = _graded(local_x, local_y, (0.92,), offset=2, needed=present & ~shared & ~same_local)
+    levels[same_local] = 1
     # user names made of the person's own name say nothing the name comparison has not said;
     # if either side's user name is name-made, a similar one on the other side is too
     named = p.table.email_named[p.a] | p.table.email_named[p.b]
@@ -138,11 +214,10 @@ def _email(p: _Pairs) -> np.ndarray:
 
 def _phone(p: _Pairs) -> np.ndarray:
     # 0 same number · 1 same last nine digits · 2 different
-    shared, present, (px, py) = _multi(p, "phones")
-    levels = np.full(len(px), 2, dtype=np.int8)
-    tail_x = _obj([v[-9:] for v in px])
-    tail_y = _obj([v[-9:] for v in py])
-    levels[(tail_x == tail_y) & (tail_x != "")] = 1
+    shared, present = _multi(p, "phones")
+    tx, ty = p.get("phones", "tailcode")
+    levels = np.full(len(p), 2, dtype=np.int8)
+    levels[(tx == ty) & (tx != EMPTY)] = 1
     levels[shared] = 0
     levels[~present] = MISSING
     return levels
@@ -150,10 +225,12 @@ def _phone(p: _Pairs) -> np.ndarray:
 
 def _simple(column: str, thresholds: Sequence[float]) -> Callable[[_Pairs], np.ndarray]:
     def compute(p: _Pairs) -> np.ndarray:
+        cx, cy = p.get(column, "code")
+        same, missing = cx == cy, (cx == EMPTY) | (cy == EMPTY)
         x, y = p.sides(column)
-        levels = _graded(x, y, thresholds, offset=1)
-        levels[x == y] = 0
-        levels[(x == "") | (y == "")] = MISSING
+        levels = _graded(x, y, thresholds, offset=1, needed=~same & ~missing)
+        levels[same] = 0
+        levels[missing] = MISSING
         return levels
 
     return compute
@@ -161,28 +238,31 @@ def _simple(column: str, thresholds: Sequence[float]) -> Callable[[_Pairs], np.n
 
 def _company(p: _Pairs) -> np.ndarray:
     # 0 same · 1 token-set ≥ 90 · 2 different
-    x, y = p.sides("company")
-    score = process.cpdist(x, y, scorer=fuzz.token_set_ratio, workers=-1) if len(x) else np.zeros(0)
-    levels = np.where(score >= 90, 1, 2).astype(np.int8)
-    levels[x == y] = 0
-    levels[(x == "") | (y == "")] = MISSING
+    cx, cy = p.get("company", "code")
+    same, missing = cx == cy, (cx == EMPTY) | (cy == EMPTY)
+    levels = np.full(len(p), 2, dtype=np.int8)
+    rows = np.flatnonzero(~same & ~missing)
+    if len(rows):
+        x, y = p.sides("company")
+        score = process.cpdist(x[rows], y[rows], scorer=fuzz.token_set_ratio, workers=-1)
+        levels[rows[score >= 90]] = 1
+    levels[same] = 0
+    levels[missing] = MISSING
     return levels
 
 
 def _birth(p: _Pairs) -> np.ndarray:
     # 0 same · 1 one part differs or day and month swapped · 2 different
+    cx, cy = p.get("birth_date", "code")
+    levels = np.full(len(p), 2, dtype=np.int8)
     x, y = p.sides("birth_date")
-    levels = np.full(len(x), 2, dtype=np.int8)
-    for i, (u, v) in enumerate(zip(x, y, strict=True)):
-        if not u or not v:
-            levels[i] = MISSING
-        elif u == v:
-            levels[i] = 0
-        else:
-            pu, pv = u.split("-"), v.split("-")
-            same = sum(a == b for a, b in zip(pu, pv, strict=False))
-            if same == 2 or (pu[0] == pv[0] and pu[1] == pv[2] and pu[2] == pv[1]):
-                levels[i] = 1
+    for i in np.flatnonzero((cx != cy) & (cx != EMPTY) & (cy != EMPTY)).tolist():
+        pu, pv = x[i].split("-"), y[i].split("-")
+        same = sum(a == b for a, b in zip(pu, pv, strict=False))
+        if same == 2 or (pu[0] == pv[0] and pu[1] == pv[2] and pu[2] == pv[1]):
+            levels[i] = 1
+    levels[cx == cy] = 0
+    levels[(cx == EMPTY) | (cy == EMPTY)] = MISSING
     return levels
 
 
@@ -196,7 +276,7 @@ def _edit_levels(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def _identifier(p: _Pairs, name: str) -> np.ndarray:
-    values = _obj(p.table.identifiers[name])
+    values = p.table.cached(f"obj:id:{name}", lambda: _obj(p.table.identifiers[name]))
     return _edit_levels(values[p.a], values[p.b])
 
 
@@ -239,20 +319,20 @@ def identifier_comparison(name: str) -> Comparison:
 
 def compare_all(table: FeatureTable, a: np.ndarray, b: np.ndarray,
                 comparisons: Sequence[Comparison]) -> np.ndarray:
-    """Level matrix (pairs × comparisons) for the candidate pairs."""
-    pairs = _Pairs(table, a, b)
+    """Level matrix (pairs × comparisons) for the candidate pairs, computed a batch at a time."""
     out = np.full((len(a), len(comparisons)), MISSING, dtype=np.int8)
-    names_done: tuple[np.ndarray, np.ndarray] | None = None
-    for j, comparison in enumerate(comparisons):
-        if comparison.name in ("given_name", "family_name"):
-            names_done = names_done or _names(pairs)
-            out[:, j] = names_done[0 if comparison.name == "given_name" else 1]
-        elif comparison.name.startswith("id:"):
-            out[:, j] = _identifier(pairs, comparison.column)
-        else:
-            out[:, j] = _COMPUTE[comparison.name](pairs)
-        if comparison.name != "given_name":  # both name levels come from one pass over four columns
-            pairs.release()
+    for start in range(0, len(a), _CHUNK):
+        pairs = _Pairs(table, a[start:start + _CHUNK], b[start:start + _CHUNK])
+        rows = slice(start, start + len(pairs))
+        names_done: tuple[np.ndarray, np.ndarray] | None = None
+        for j, comparison in enumerate(comparisons):
+            if comparison.name in ("given_name", "family_name"):
+                names_done = names_done or _names(pairs)
+                out[rows, j] = names_done[0 if comparison.name == "given_name" else 1]
+            elif comparison.name.startswith("id:"):
+                out[rows, j] = _identifier(pairs, comparison.column)
+            else:
+                out[rows, j] = _COMPUTE[comparison.name](pairs)
     return out
 
 

@@ -31,6 +31,32 @@ from dedupe.types import Cluster, MatchRecord, MemberDecision, Resolution, Sugge
 __all__ = ["MatchSettings", "ProbabilisticMatcher", "explain_levels"]
 
 log = logging.getLogger(__name__)
+
+
+def _held(table: FeatureTable, comparison: Comparison, counts: dict, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """How many people hold the value each (exactly agreeing) pair shares."""
+    frequency = counts[comparison.name]
+    column = table.identifiers[comparison.column] if comparison.name.startswith("id:") \
+        else getattr(table, comparison.column)
+    if len(a) * 4 <= len(table):  # few pairs (incremental matching): look them up one by one
+        values = exact_values(table, comparison, a, b)
+        return np.asarray([frequency.get(v, 1) for v in values], dtype=np.float64)
+    key = f"held:{comparison.name}"
+    if key not in counts:  # each record's (first) value looked up once
+        firsts = ((v[0] if v else "") if isinstance(v, tuple) else v for v in column)
+        counts[key] = np.fromiter((frequency.get(v, 1) for v in firsts), dtype=np.float64, count=len(table))
+    held = counts[key][a]
+    if not (column and isinstance(column[0], tuple)):
+        return held
+    if f"multi:{comparison.name}" not in counts:
+        counts[f"multi:{comparison.name}"] = np.fromiter((len(v) > 1 for v in column), dtype=bool, count=len(table))
+    several = np.flatnonzero(counts[f"multi:{comparison.name}"][a])
+    if len(several):  # the agreed value may be a later one
+        values = exact_values(table, comparison, a[several], b[several])
+        held[several] = [frequency.get(v, 1) for v in values]
+    return held
+
+
 def _tf_penalty(held: np.ndarray, n: int, u_exact: float) -> np.ndarray:
     """Bits to take away when the agreed value is common (an office line, 'Ivan Ivanov').
 
@@ -73,13 +99,17 @@ def explain_levels(comparisons: Sequence[Comparison], levels: Sequence[int], bit
     return "; ".join(positive + negative) or "little evidence either way"
 
 
+_BITS_CHUNK = 2_000_000  # pairs whose per-comparison evidence is held at once
+
+
 @dataclass
 class _Scored:
     a: np.ndarray
     b: np.ndarray
     levels: np.ndarray
-    bits: np.ndarray  # per pair and comparison, after term-frequency adjustment
+    evidence: np.ndarray  # per pair: summed bits after term-frequency adjustment, before the prior
     probability: np.ndarray
+    tf_cache: dict = field(default_factory=dict)  # value frequencies, reused for explanations
 
 
 class ProbabilisticMatcher:
@@ -101,7 +131,12 @@ class ProbabilisticMatcher:
         started = time.perf_counter()
         table = build_features([r.customer for r in records], [r.key for r in records],
                                identifiers=self.settings.identifiers)
-        timings = {"features": time.perf_counter() - started}
+        return self.resolve_features(table, cannot_link, {"features": time.perf_counter() - started})
+
+    def resolve_features(self, table: FeatureTable, cannot_link: Iterable[tuple[int, int]] = (),
+                         timings: dict[str, float] | None = None) -> Resolution:
+        """Cluster records already turned into features (callers that build them in parallel or in pieces)."""
+        timings = dict(timings or {})
         scored, blocking = self._score(table, timings)
         index = {int(k): i for i, k in enumerate(table.keys)}
         cannot = [(index[x], index[y]) for x, y in cannot_link if x in index and y in index]
@@ -110,7 +145,7 @@ class ProbabilisticMatcher:
                                auto_merge=self.settings.auto_merge, review=self.settings.review,
                                max_cluster=self.settings.max_cluster,
                                bridge_density=self.settings.bridge_density, cannot_link=cannot,
-                               evidence=scored.bits.sum(axis=1), min_mean_evidence=self.settings.min_mean_evidence)
+                               evidence=scored.evidence, min_mean_evidence=self.settings.min_mean_evidence)
         timings["cluster"] = time.perf_counter() - mark
         resolution = self._resolution(table, scored, result)
         self.last_labels = result.labels
@@ -151,18 +186,22 @@ class ProbabilisticMatcher:
                            if c.name not in blocked and not (key == "identifiers" and c.name.startswith("id:"))]
                 sessions[key] = (levels[rows], include)
             self.model = train_em(sessions, comparisons, u)
-        bits = self._bits(table, comparisons, a, b, levels)
+        tf_cache: dict = {}
+        evidence = np.zeros(len(a), dtype=np.float32)
+        for start in range(0, len(a), _BITS_CHUNK):
+            rows = slice(start, start + _BITS_CHUNK)
+            evidence[rows] = self._bits(table, comparisons, a[rows], b[rows], levels[rows], tf_cache).sum(axis=1)
         n = len(table)
-        fit_prior(self.model, bits.sum(axis=1), n * (n - 1) / 2)
+        fit_prior(self.model, evidence, n * (n - 1) / 2)
         timings["train"] = time.perf_counter() - mark
         mark = time.perf_counter()
-        probability = self.probability(bits)
+        probability = self.probability(evidence[:, None])
         timings["score"] = time.perf_counter() - mark
         self.last_table = table
-        return _Scored(a, b, levels, bits, probability), blocking
+        return _Scored(a, b, levels, evidence, probability, tf_cache), blocking
 
     def probability(self, bits: np.ndarray) -> np.ndarray:
-        """Match probability from per-comparison evidence plus the prior."""
+        """Match probability from per-comparison evidence (pairs × comparisons) plus the prior."""
         assert self.model is not None
         total = bits.sum(axis=1) + self.model.prior_bits()
         return 1.0 / (1.0 + np.exp2(-np.clip(total, -60, 60)))
@@ -192,9 +231,7 @@ class ProbabilisticMatcher:
                 if len(exact):
                     if comparison.name not in counts:
                         counts[comparison.name] = value_counts(table, comparison)
-                    frequency = counts[comparison.name]
-                    values = exact_values(table, comparison, a[exact], b[exact])
-                    held = np.asarray([frequency.get(v, 1) for v in values], dtype=np.float64)
+                    held = _held(table, comparison, counts, a[exact], b[exact])
                     u_exact = (self.model.u_random or self.model.u)[j][comparison.tf_level]
                     bits[exact, j] += _tf_penalty(held, n, u_exact)
         if use_tf and both_names.any():
@@ -207,7 +244,14 @@ class ProbabilisticMatcher:
                 counts["name"] = {value: len(people) for value, people in holders.items()}
             frequency = counts["name"]
             rows = np.flatnonzero(both_names)
-            held = np.asarray([frequency.get(table.name_tokens[i], 1) for i in a[rows].tolist()], dtype=np.float64)
+            if len(rows) * 4 > n:  # many pairs: look each record's name up once
+                if "held:name" not in counts:
+                    counts["held:name"] = np.fromiter((frequency.get(v, 1) for v in table.name_tokens),
+                                                      dtype=np.float64, count=len(table))
+                held = counts["held:name"][a[rows]]
+            else:
+                held = np.asarray([frequency.get(table.name_tokens[i], 1) for i in a[rows].tolist()],
+                                  dtype=np.float64)
             given, family = names.index("given_name"), names.index("family_name")
             u_name = (self.model.u_random or self.model.u)[given][0] * (self.model.u_random or self.model.u)[family][0]
             bits[rows, family] += _tf_penalty(held, n, u_name)
@@ -216,16 +260,29 @@ class ProbabilisticMatcher:
     # -- results ----------------------------------------------------------------------------
     def _resolution(self, table: FeatureTable, scored: _Scored, result) -> Resolution:  # noqa: ANN001
         comparisons = self.active_comparisons(table)
-        pair_index = {(int(x), int(y)): e for e, (x, y) in enumerate(zip(scored.a, scored.b, strict=True))}
+        n = max(len(table), 1)
+        codes = scored.a * n + scored.b  # sorted: candidate pairs come in code order
+        wanted = [(i, partner) for i, (partner, _) in result.best_edge.items()]
+        wanted += [(s.record_a, s.record_b) for s in result.suggestions]
+        asked = np.asarray([min(x, y) * n + max(x, y) for x, y in wanted], dtype=np.int64)
+        rows = np.searchsorted(codes, asked) if len(codes) else np.zeros(len(asked), dtype=np.int64)
+        found = (rows < len(codes)) & (codes[np.minimum(rows, len(codes) - 1)] == asked) if len(codes) \
+            else np.zeros(len(asked), dtype=bool)
+        edges = np.unique(rows[found])
+        # per-comparison bits only for the pairs an explanation needs (all pairs' would not fit at 1M)
+        bits_of = dict(zip(edges.tolist(), self._bits(table, comparisons, scored.a[edges], scored.b[edges],
+                                                      scored.levels[edges], scored.tf_cache), strict=True))
+        row_of = dict(zip(asked[found].tolist(), rows[found].tolist(), strict=True))
 
         def explain(x: int, y: int) -> tuple[str, dict[str, object]]:
-            e = pair_index.get((min(x, y), max(x, y)))
+            e = row_of.get(min(x, y) * n + max(x, y))
             if e is None:
                 return "linked through other records of the same customer", {}
+            bits = bits_of[e]
             evidence = {c.name: {"level": c.labels[lvl] if lvl != MISSING else "missing",
                                  "bits": round(float(bit), 2)}
-                        for c, lvl, bit in zip(comparisons, scored.levels[e], scored.bits[e], strict=True)}
-            return explain_levels(comparisons, scored.levels[e], scored.bits[e]), evidence
+                        for c, lvl, bit in zip(comparisons, scored.levels[e], bits, strict=True)}
+            return explain_levels(comparisons, scored.levels[e], bits), evidence
 
         groups: dict[int, list[int]] = {}
         for i, label in enumerate(result.labels.tolist()):

@@ -6,7 +6,7 @@ with rapidfuzz's batch scorers instead of a Python loop per pair.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -40,13 +40,24 @@ class FeatureTable:
     street: list[str]
     postal_code: list[str]
     identifiers: dict[str, list[str]] = field(default_factory=dict)
+    # derived per-record arrays (value codes, first values, lengths), built on first use
+    derived: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.keys)
 
+    def cached(self, name: str, build: Callable[[], np.ndarray]) -> np.ndarray:
+        """A derived per-record array, built once per table (and again after `extend`)."""
+        if name not in self.derived:
+            self.derived[name] = build()
+        return self.derived[name]
+
     def extend(self, other: FeatureTable) -> None:
         """Append another table's records (incremental matching adds new records to the index)."""
+        self.derived.clear()
         for name, value in vars(self).items():
+            if name == "derived":
+                continue
             if name == "identifiers":
                 for key, column in value.items():
                     column.extend(other.identifiers.get(key, [""] * len(other)))
@@ -55,10 +66,28 @@ class FeatureTable:
         self.keys = np.concatenate([self.keys, other.keys])
         self.email_named = np.concatenate([self.email_named, other.email_named])
 
+    @classmethod
+    def concat(cls, parts: Sequence[FeatureTable]) -> FeatureTable:
+        """One table from several (built in pieces, e.g. by worker processes)."""
+        if not parts:
+            return build_features([])
+        first = parts[0]
+        table = cls(keys=first.keys.copy(), email_named=first.email_named.copy(),
+                    identifiers={k: list(v) for k, v in first.identifiers.items()},
+                    **{name: list(getattr(first, name)) for name in _LIST_COLUMNS})
+        for part in parts[1:]:
+            table.extend(part)
+        return table
+
     def present(self, column: str) -> bool:
         """Whether any record has a value in a column (comparisons on empty columns are skipped)."""
         values = getattr(self, column) if column != "identifiers" else None
         return bool(values) and any(values)
+
+
+_LIST_COLUMNS = (
+    "given", "given_canonical", "given_initial", "family", "family_skeleton", "family_phonetic",
+    "name_tokens", "emails", "phones", "city", "country", "company", "birth_date", "street", "postal_code")
 
 
 @lru_cache(maxsize=200_000)
@@ -69,7 +98,14 @@ def _name_forms(given: str, family: str) -> frozenset[str]:
     if g and f:
         forms |= {g[0] + f, f + g[0], g + f[0]}
     forms.discard("")
-    return frozenset(forms | {skeleton(x) for x in forms})
+    return frozenset(forms)
+
+
+@lru_cache(maxsize=200_000)
+def _name_form_skeletons(given: str, family: str) -> frozenset[str]:
+    """The forms above and their vowel-insensitive skeletons (only needed when the plain forms miss)."""
+    forms = _name_forms(given, family)
+    return forms | frozenset(skeleton(x) for x in forms)
 
 
 def _named(emails: tuple[str, ...], given: str, family: str, tokens: set[str], canonical: str = "") -> bool:
@@ -83,9 +119,12 @@ def _named(emails: tuple[str, ...], given: str, family: str, tokens: set[str], c
         letters = "".join(parts)
         if not letters:
             return False
-        if letters in forms or skeleton(letters) in forms:
+        # cheapest tests first: most user names are a plain form or made of the name's tokens
+        if letters in forms or set(parts) <= tokens | {t[:1] for t in tokens}:
             continue
-        if not set(parts) <= tokens | {t[:1] for t in tokens}:
+        skeletons = _name_form_skeletons(given, family) | (
+            _name_form_skeletons(canonical, family) if canonical else frozenset())
+        if letters not in skeletons and skeleton(letters) not in skeletons:
             return False
     return True
 
@@ -94,10 +133,7 @@ def build_features(customers: Sequence[Customer], keys: Sequence[int] | None = N
                    identifiers: Sequence[str] = ()) -> FeatureTable:
     """Normalise every record's match fields once; `identifiers` are custom fields compared exactly."""
     n = len(customers)
-    cols: dict[str, list] = {name: [] for name in (
-        "given", "given_canonical", "given_initial", "family", "family_skeleton", "family_phonetic",
-        "name_tokens", "emails", "phones", "city", "country", "company", "birth_date", "street",
-        "postal_code")}
+    cols: dict[str, list] = {name: [] for name in _LIST_COLUMNS}
     named = np.zeros(n, dtype=bool)
     ident: dict[str, list[str]] = {name: [] for name in identifiers}
     for i, c in enumerate(customers):

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import csv
 import logging
-from collections.abc import Callable
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,15 +20,21 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 
-from connectors.files import BadRow, read_table
+from connectors.files import BadRow, Row, read_table
 from dedupe import Matcher, MatchRecord, Resolution
-from mappings import SourceRef, load_mapping, map_row
+from dedupe.engine import ProbabilisticMatcher
+from dedupe.features import FeatureTable, build_features
+from mappings import MappingSpec, SourceRef, load_mapping, map_row
 
 __all__ = ["FileDedupeResult", "dedupe_file"]
 
 log = logging.getLogger(__name__)
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 _FILLS = ("FFF2F2F2", "FFFFFFFF")
+_CHUNK_ROWS = 10_000  # rows mapped and turned into match features per task
+_PARALLEL_FROM = 20_000  # below this many rows a process pool costs more than it saves
+# what forked workers read instead of receiving it pickled: (mapping, rows, stream, identifiers)
+_JOB: tuple[MappingSpec, Sequence[Row | BadRow], str, tuple[str, ...]] | None = None
 
 
 @dataclass
@@ -38,8 +48,12 @@ class FileDedupeResult:
 
 def dedupe_file(path: Path, mapping: Path, out: Path, *, matcher: Matcher, id_column: str | None = None,
                 sheet: str | None = None, xlsx: Path | None = None,
-                progress: Callable[[str], None] | None = None) -> FileDedupeResult:
-    """Read, map, match and write `record_id,cluster_id,match_probability` (one row per input row)."""
+                progress: Callable[[str], None] | None = None, workers: int | None = None) -> FileDedupeResult:
+    """Read, map, match and write `record_id,cluster_id,match_probability` (one row per input row).
+
+    `workers`: processes that map rows (default: one per core, two at most, for files of 20,000
+    rows and more; 0 or 1 maps in this process).
+    """
     spec = load_mapping(mapping)
     table = read_table(path, sheet=sheet)
     if id_column and id_column not in table.columns:
@@ -48,27 +62,37 @@ def dedupe_file(path: Path, mapping: Path, out: Path, *, matcher: Matcher, id_co
     result = FileDedupeResult()
     ids: list[str] = []
     raw_rows: list[dict[str, object]] = []
-    records: list[MatchRecord] = []
     for row in table.rows:
-        index = len(ids)
         if isinstance(row, BadRow):
             ids.append(f"row:{row.number}")
-            raw_rows.append({})
             result.unmapped.append(f"{path.name}, row {row.number}: {row.message}")
-            continue
-        record_id = str(row.values.get(id_column) or f"row:{row.number}") if id_column else str(row.number)
-        ids.append(record_id)
-        raw_rows.append(row.values if xlsx is not None else {})
-        mapped = map_row(spec, row.values, SourceRef(source="file", stream=path.name, source_record_id=record_id))
-        if mapped.record is None or mapped.record.__class__.__name__ != "Customer":
-            reason = "; ".join(p.describe() for p in mapped.problems) or "not a customer row"
-            result.unmapped.append(f"{path.name}, row {row.number}: {reason}")
-            continue
-        records.append(MatchRecord(index, mapped.record, _EPOCH))  # type: ignore[arg-type]
+        else:
+            ids.append(str(row.values.get(id_column) or f"row:{row.number}") if id_column else str(row.number))
+        raw_rows.append(row.values if xlsx is not None and not isinstance(row, BadRow) else {})
     result.rows = len(ids)
-    if progress:
-        progress(f"mapped {len(records)} of {len(ids)} rows; matching")
-    resolution = matcher.resolve(records)
+    started = time.perf_counter()
+    if isinstance(matcher, ProbabilisticMatcher):
+        # map and build match features in worker processes, a chunk of rows at a time: mapping is
+        # most of the work, and no parsed customer needs to stay in memory once its features exist
+        features, problems = _features(spec, table.rows, ids, path.name, tuple(matcher.settings.identifiers),
+                                       workers if workers is not None else _default_workers(len(ids)))
+        result.unmapped.extend(problems)
+        if progress:
+            progress(f"mapped {len(features)} of {len(ids)} rows; matching")
+        resolution = matcher.resolve_features(features, timings={"map_and_features": time.perf_counter() - started})
+    else:
+        records: list[MatchRecord] = []
+        for index, row in enumerate(table.rows):
+            if isinstance(row, BadRow):
+                continue
+            customer, reason = _map_one(spec, row, path.name, ids[index])
+            if customer is None:
+                result.unmapped.append(f"{path.name}, row {row.number}: {reason}")
+                continue
+            records.append(MatchRecord(index, customer, _EPOCH))
+        if progress:
+            progress(f"mapped {len(records)} of {len(ids)} rows; matching")
+        resolution = matcher.resolve(records)
     cluster_of, probability = _assign(len(ids), resolution)
     _write_csv(out, ids, cluster_of, probability)
     result.clusters = len(set(cluster_of))
@@ -77,6 +101,53 @@ def dedupe_file(path: Path, mapping: Path, out: Path, *, matcher: Matcher, id_co
     if xlsx is not None:
         _write_review(xlsx, table.columns, ids, raw_rows, cluster_of, probability, resolution)
     return result
+
+
+def _default_workers(rows: int) -> int:
+    return min(2, os.cpu_count() or 1) if rows >= _PARALLEL_FROM else 1
+
+
+def _map_one(spec: MappingSpec, row: Row, stream: str, record_id: str) -> tuple[object | None, str]:
+    """The row's customer, or None and why not."""
+    mapped = map_row(spec, row.values, SourceRef(source="file", stream=stream, source_record_id=record_id))
+    if mapped.record is None or mapped.record.__class__.__name__ != "Customer":
+        return None, "; ".join(p.describe() for p in mapped.problems) or "not a customer row"
+    return mapped.record, ""
+
+
+def _map_chunk(start: int, ids: Sequence[str]) -> tuple[FeatureTable, list[str]]:
+    """Features of rows start.. (as many as ids), keyed by row index; and the rows that could not be mapped."""
+    assert _JOB is not None
+    spec, rows, stream, identifiers = _JOB
+    customers, keys, problems = [], [], []
+    for offset, record_id in enumerate(ids):
+        row = rows[start + offset]
+        if isinstance(row, BadRow):
+            continue
+        customer, reason = _map_one(spec, row, stream, record_id)
+        if customer is None:
+            problems.append(f"{stream}, row {row.number}: {reason}")
+            continue
+        customers.append(customer)
+        keys.append(start + offset)
+    return build_features(customers, keys, identifiers=identifiers), problems
+
+
+def _features(spec: MappingSpec, rows: Sequence[Row | BadRow], ids: list[str], stream: str,
+              identifiers: tuple[str, ...], workers: int) -> tuple[FeatureTable, list[str]]:
+    global _JOB  # noqa: PLW0603 - read by forked workers, so that rows are not pickled to them
+    _JOB = (spec, rows, stream, identifiers)
+    try:
+        starts = range(0, len(rows), _CHUNK_ROWS)
+        if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+            done = [_map_chunk(s, ids[s:s + _CHUNK_ROWS]) for s in starts]
+        else:
+            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+                done = list(pool.map(_map_chunk, starts, [ids[s:s + _CHUNK_ROWS] for s in starts]))
+    finally:
+        _JOB = None
+    problems = [message for _, found in done for message in found]
+    return FeatureTable.concat([part for part, _ in done]), problems
 
 
 def _assign(n: int, resolution: Resolution) -> tuple[list[str], list[float]]:
