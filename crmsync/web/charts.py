@@ -13,7 +13,7 @@ from markupsafe import Markup, escape
 
 __all__ = ["Bar", "bar_chart", "histogram", "line_chart"]
 
-W, H = 640, 240
+W, H = 560, 250
 LEFT, RIGHT, TOP, BOTTOM = 48, 16, 16, 40
 # Colour-blind-safe palette (Okabe–Ito), each series also named in the legend.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
@@ -40,7 +40,7 @@ def _frame(title: str, body: list[str], y_max: float, legend: Sequence[tuple[str
     for label, colour in legend:
         parts.append(_tag("rect", x=x, y=H - 14, width=10, height=10, fill=colour))
         parts.append(_tag("text", label, x=x + 14, y=H - 5, class_="legend"))
-        x += 24 + 7 * len(label)
+        x += 26 + 8 * len(label)
     parts.append("</svg>")
     return Markup("".join(parts))
 
@@ -143,9 +143,9 @@ def histogram(title: str, groups: Mapping[str, Sequence[float]], thresholds: Map
     for tick in (0.0, 0.25, 0.5, 0.75, 1.0):
         body.append(_tag("text", f"{tick:.2f}", x=f"{LEFT + width * tick:.1f}", y=H - BOTTOM + 14, class_="axis",
                          text_anchor="middle"))
-    for label, value in thresholds.items():
+    for n, (label, value) in enumerate(thresholds.items()):
         x = LEFT + width * value
         body.append(_tag("line", x1=f"{x:.1f}", x2=f"{x:.1f}", y1=TOP, y2=H - BOTTOM, class_="threshold"))
-        body.append(_tag("text", f"{label} {value:.2f}", x=f"{x - 4:.1f}", y=TOP + 10, class_="threshold-label",
-                         text_anchor="end"))
+        body.append(_tag("text", f"{label} {value:.2f}", x=f"{x - 4:.1f}", y=TOP + 12 + 16 * n,
+                         class_="threshold-label", text_anchor="end"))
     return _frame(title, body, y_max, [(name, PALETTE[n % len(PALETTE)]) for n, name in enumerate(groups)])
