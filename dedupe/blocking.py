@@ -16,7 +16,7 @@ import numpy as np
 
 from dedupe.features import FeatureTable
 
-__all__ = ["BLOCKED_ON", "BLOCKING_KEYS", "BlockingReport", "candidate_pairs"]
+__all__ = ["BLOCKED_ON", "BLOCKING_KEYS", "BlockingReport", "candidate_pairs", "key_values"]
 
 KeyFn = Callable[[FeatureTable, int], Iterator[str]]
 
@@ -129,7 +129,7 @@ def _refine(t: FeatureTable, members: list[int]) -> Iterator[list[int]]:
             return
 
 
-def _key_values(table: FeatureTable, name: str) -> tuple[np.ndarray, list[str]]:
+def key_values(table: FeatureTable, name: str) -> tuple[np.ndarray, list[str]]:
     """Every (record, key value) of one blocking key, built column-wise (no call per record)."""
     t = table
     if name in ("email", "phone"):
@@ -213,7 +213,7 @@ def candidate_pairs(table: FeatureTable, keys: Sequence[str], max_block: int = 1
     chunks: list[np.ndarray] = []
     n = len(table)
     for name in keys:
-        rows, values = _key_values(table, name)
+        rows, values = key_values(table, name)
         members, starts, sizes = _blocks(rows, values)
         del rows, values
         own: list[np.ndarray] = []

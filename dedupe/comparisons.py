@@ -42,52 +42,47 @@ def _obj(values: Sequence) -> np.ndarray:
     return array
 
 
-def _encode(values: Sequence[str], vocabulary: dict[str, int] | None = None) -> np.ndarray:
+def _encode(values: Sequence[str], vocabulary: dict[str, int]) -> np.ndarray:
     """Integer codes of string values (the empty string is EMPTY), so equality tests run in numpy."""
-    vocabulary = {"": EMPTY} if vocabulary is None else vocabulary
+    vocabulary.setdefault("", EMPTY)
     get = vocabulary.setdefault
     return np.fromiter((get(v, len(vocabulary)) for v in values), dtype=np.int64, count=len(values))
 
 
-def _name_codes(table: FeatureTable, column: str) -> np.ndarray:
-    """Codes of the name columns, from one vocabulary so that given and family names compare (swaps)."""
-    names = ("given", "family", "given_canonical", "family_skeleton")
-    if f"code:{column}" not in table.derived:
-        vocabulary: dict[str, int] = {"": EMPTY}
-        for name in names:
-            table.derived[f"code:{name}"] = _encode(getattr(table, name), vocabulary)
-    return table.derived[f"code:{column}"]
+_NAME_COLUMNS = ("given", "family", "given_canonical", "family_skeleton")  # one vocabulary: swaps compare
 
 
-def _first_values(table: FeatureTable, column: str) -> list[str]:
-    return [v[0] if v else "" for v in getattr(table, column)]
+def _firsts(values: Sequence[tuple[str, ...]]) -> list[str]:
+    return [v[0] if v else "" for v in values]
 
 
 def _record_arrays(table: FeatureTable, column: str, kind: str) -> np.ndarray:
-    """Per-record arrays derived from a column, built once per table."""
-    def build() -> np.ndarray:
+    """Per-record arrays derived from a column, built once per table and extended with it."""
+    vocabulary = table.vocabularies.setdefault(
+        "names" if column in _NAME_COLUMNS and kind == "code" else f"{kind}:{column}", {"": EMPTY})
+
+    def build(start: int) -> np.ndarray:
+        values = getattr(table, column)[start:]
         if kind == "obj":
-            return _obj(getattr(table, column))
+            return _obj(values)
         if kind == "code":
-            return _name_codes(table, column) if column in ("given", "family", "given_canonical", "family_skeleton") \
-                else _encode(getattr(table, column))
+            return _encode(values, vocabulary)
         if kind == "count":
-            return np.fromiter((len(v) for v in getattr(table, column)), dtype=np.int32, count=len(table))
+            return np.fromiter((len(v) for v in values), dtype=np.int32, count=len(values))
         if kind == "first":
-            return _obj(_first_values(table, column))
+            return _obj(_firsts(values))
         if kind == "firstcode":
-            return _encode(_first_values(table, column))
+            return _encode(_firsts(values), vocabulary)
         if kind == "local":
-            return _obj([e.split("@")[0] for e in _first_values(table, column)])
+            return _obj([e.split("@")[0] for e in _firsts(values)])
         if kind == "localcode":
-            return _encode([e.split("@")[0] for e in _first_values(table, column)])
+            return _encode([e.split("@")[0] for e in _firsts(values)], vocabulary)
         if kind == "tailcode":
-            return _encode([v[-9:] for v in _first_values(table, column)])
+            return _encode([v[-9:] for v in _firsts(values)], vocabulary)
         if kind == "single":
-            return np.fromiter((len(v) == 1 for v in getattr(table, column)), dtype=bool, count=len(table))
+            return np.fromiter((len(v) == 1 for v in values), dtype=bool, count=len(values))
         if kind == "initial":
-            return np.fromiter((ord(v[0]) if v else 0 for v in getattr(table, column)), dtype=np.int64,
-                               count=len(table))
+            return np.fromiter((ord(v[0]) if v else 0 for v in values), dtype=np.int64, count=len(values))
         raise ValueError(f"unknown derived array {kind!r}")
 
     return table.cached(f"{kind}:{column}", build)
@@ -276,7 +271,7 @@ def _edit_levels(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def _identifier(p: _Pairs, name: str) -> np.ndarray:
-    values = p.table.cached(f"obj:id:{name}", lambda: _obj(p.table.identifiers[name]))
+    values = p.table.cached(f"obj:id:{name}", lambda start: _obj(p.table.identifiers[name][start:]))
     return _edit_levels(values[p.a], values[p.b])
 
 

@@ -41,16 +41,17 @@ def _held(table: FeatureTable, comparison: Comparison, counts: dict, a: np.ndarr
     if len(a) * 4 <= len(table):  # few pairs (incremental matching): look them up one by one
         values = exact_values(table, comparison, a, b)
         return np.asarray([frequency.get(v, 1) for v in values], dtype=np.float64)
-    key = f"held:{comparison.name}"
+    key = f"held:{comparison.name}:{len(table)}"  # stale once the table grows (incremental matching)
     if key not in counts:  # each record's (first) value looked up once
         firsts = ((v[0] if v else "") if isinstance(v, tuple) else v for v in column)
         counts[key] = np.fromiter((frequency.get(v, 1) for v in firsts), dtype=np.float64, count=len(table))
     held = counts[key][a]
     if not (column and isinstance(column[0], tuple)):
         return held
-    if f"multi:{comparison.name}" not in counts:
-        counts[f"multi:{comparison.name}"] = np.fromiter((len(v) > 1 for v in column), dtype=bool, count=len(table))
-    several = np.flatnonzero(counts[f"multi:{comparison.name}"][a])
+    multi = f"multi:{comparison.name}:{len(table)}"
+    if multi not in counts:
+        counts[multi] = np.fromiter((len(v) > 1 for v in column), dtype=bool, count=len(table))
+    several = np.flatnonzero(counts[multi][a])
     if len(several):  # the agreed value may be a later one
         values = exact_values(table, comparison, a[several], b[several])
         held[several] = [frequency.get(v, 1) for v in values]
@@ -245,10 +246,11 @@ class ProbabilisticMatcher:
             frequency = counts["name"]
             rows = np.flatnonzero(both_names)
             if len(rows) * 4 > n:  # many pairs: look each record's name up once
-                if "held:name" not in counts:
-                    counts["held:name"] = np.fromiter((frequency.get(v, 1) for v in table.name_tokens),
-                                                      dtype=np.float64, count=len(table))
-                held = counts["held:name"][a[rows]]
+                key = f"held:name:{len(table)}"
+                if key not in counts:
+                    counts[key] = np.fromiter((frequency.get(v, 1) for v in table.name_tokens),
+                                              dtype=np.float64, count=len(table))
+                held = counts[key][a[rows]]
             else:
                 held = np.asarray([frequency.get(table.name_tokens[i], 1) for i in a[rows].tolist()],
                                   dtype=np.float64)

@@ -40,23 +40,27 @@ class FeatureTable:
     street: list[str]
     postal_code: list[str]
     identifiers: dict[str, list[str]] = field(default_factory=dict)
-    # derived per-record arrays (value codes, first values, lengths), built on first use
+    # derived per-record arrays (value codes, first values, lengths), built on first use and kept
+    # up to date by `extend`; codes come from vocabularies kept here, so added records code alike
     derived: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+    builders: dict[str, Callable[[int], np.ndarray]] = field(default_factory=dict, repr=False, compare=False)
+    vocabularies: dict[str, dict[str, int]] = field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.keys)
 
-    def cached(self, name: str, build: Callable[[], np.ndarray]) -> np.ndarray:
-        """A derived per-record array, built once per table (and again after `extend`)."""
+    def cached(self, name: str, build: Callable[[int], np.ndarray]) -> np.ndarray:
+        """A derived per-record array; `build(start)` gives it for records start.. (for `extend`)."""
         if name not in self.derived:
-            self.derived[name] = build()
+            self.derived[name] = build(0)
+            self.builders[name] = build
         return self.derived[name]
 
     def extend(self, other: FeatureTable) -> None:
         """Append another table's records (incremental matching adds new records to the index)."""
-        self.derived.clear()
+        start = len(self)
         for name, value in vars(self).items():
-            if name == "derived":
+            if name in ("derived", "builders", "vocabularies"):
                 continue
             if name == "identifiers":
                 for key, column in value.items():
@@ -65,6 +69,8 @@ class FeatureTable:
                 value.extend(getattr(other, name))
         self.keys = np.concatenate([self.keys, other.keys])
         self.email_named = np.concatenate([self.email_named, other.email_named])
+        for name, build in self.builders.items():
+            self.derived[name] = np.concatenate([self.derived[name], build(start)])
 
     @classmethod
     def concat(cls, parts: Sequence[FeatureTable]) -> FeatureTable:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dedupe.blocking import BLOCKING_KEYS
+from dedupe.blocking import BLOCKING_KEYS, key_values
 from dedupe.comparisons import compare_all, value_counts
 from dedupe.engine import ProbabilisticMatcher, explain_levels
 from dedupe.features import FeatureTable, build_features
@@ -38,12 +38,21 @@ class Placement:
 class IncrementalIndex:
     """The state of a trained matcher over existing records, ready for `add()`."""
 
-    def __init__(self, matcher: ProbabilisticMatcher) -> None:
-        if matcher.model is None or matcher.last_table is None or matcher.last_labels is None:
-            raise ValueError("run resolve() on the existing records first (it trains the model)")
+    def __init__(self, matcher: ProbabilisticMatcher, table: FeatureTable | None = None,
+                 labels: Sequence[int] | None = None) -> None:
+        """Index the matcher's last resolve(); or, with `table` and `labels`, existing customers
+        loaded from a store (the matcher then needs its saved model, not a new run)."""
+        if table is None or labels is None:
+            if matcher.model is None or matcher.last_table is None or matcher.last_labels is None:
+                raise ValueError("run resolve() on the existing records first (it trains the model)")
+            table, labels = matcher.last_table, matcher.last_labels.tolist()
+        elif matcher.model is None:
+            raise ValueError("the matcher has no trained model: load the saved one or run a full match")
+        if len(labels) != len(table):
+            raise ValueError(f"{len(labels)} labels for {len(table)} records")
         self.matcher = matcher
-        self.table: FeatureTable = matcher.last_table
-        self.labels: list[int] = matcher.last_labels.tolist()
+        self.table: FeatureTable = table
+        self.labels: list[int] = list(labels)
         self.sizes: dict[int, int] = defaultdict(int)
         for label in self.labels:
             self.sizes[label] += 1
@@ -51,10 +60,10 @@ class IncrementalIndex:
         self.comparisons = matcher.active_comparisons(self.table)
         self.blocks: dict[str, dict[str, list[int]]] = {}
         for name in matcher.settings.blocking:
-            fn = BLOCKING_KEYS[name]
+            rows, values = key_values(self.table, name)
             index: dict[str, list[int]] = defaultdict(list)
-            for i in range(len(self.table)):
-                for value in fn(self.table, i):
+            for i, value in zip(rows.tolist(), values, strict=True):
+                if value:
                     index[value].append(i)
             self.blocks[name] = index
         self.counts = {c.name: value_counts(self.table, c) for c in self.comparisons if c.tf_level is not None}

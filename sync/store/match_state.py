@@ -1,0 +1,49 @@
+"""What incremental matching needs from the store: its saved state and what changed since it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sync.store.models import GoldenRecord, Link, SourceRecord, SourceRecordVersion
+from sync.store.records import get_state, save_state
+
+__all__ = ["active_golden_ids", "changed_since", "deleted_linked", "load_match_state", "save_match_state"]
+
+# kept beside the connectors' checkpoints, under a source name no connector uses
+_SOURCE, _STREAM = "crmsync:match", "golden"
+
+
+def load_match_state(session: Session) -> dict[str, Any] | None:
+    """The state the last full or incremental match left: settings fingerprint, model, watermark."""
+    return get_state(session, _SOURCE, _STREAM)
+
+
+def save_match_state(session: Session, state: dict[str, Any]) -> None:
+    """Save the match state in the caller's transaction (with the golden records it describes)."""
+    save_state(session, _SOURCE, _STREAM, state)
+
+
+def changed_since(session: Session, since: datetime) -> set[int]:
+    """Customer source records that got a new version (new or changed content) at or after `since`."""
+    rows = session.execute(
+        select(SourceRecordVersion.source_record_id).distinct()
+        .join(SourceRecord, SourceRecord.id == SourceRecordVersion.source_record_id)
+        .where(SourceRecordVersion.recorded_at >= since, SourceRecord.entity == "customer"))
+    return {row[0] for row in rows}
+
+
+def deleted_linked(session: Session) -> set[int]:
+    """Deleted customer source records that still have a link (their golden record may need rebuilding)."""
+    rows = session.execute(
+        select(SourceRecord.id).join(Link, Link.source_record_pk == SourceRecord.id)
+        .where(SourceRecord.deleted.is_(True), SourceRecord.entity == "customer"))
+    return {row[0] for row in rows}
+
+
+def active_golden_ids(session: Session) -> set[str]:
+    """Ids of the active golden records."""
+    return set(session.scalars(select(GoldenRecord.id).where(GoldenRecord.status == "active")))
