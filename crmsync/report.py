@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from flows import PipelineReport
     from sync.ingest import IngestReport
     from sync.match import MatchReport
+    from sync.push.apply import PushReport
     from sync.store import RunRow
 
 _PROBLEMS_SHOWN = 15
@@ -95,6 +96,8 @@ def print_pipeline_report(console: Console, project: Project, report: PipelineRe
         print_match_report(console, report.match)
     if report.export:
         console.print(f"[bold]Export[/]: {report.export.golden} golden records → {report.export.path}")
+    if report.push:
+        print_push_reports(console, report.push)
     url = make_url(project.database_url()).render_as_string(hide_password=True)
     console.print(f"[bold]Store[/]: {url}")
     stages = sum(report.stage_seconds.values())
@@ -105,6 +108,30 @@ def print_pipeline_report(console: Console, project: Project, report: PipelineRe
         f"Prefect {orchestration:.1f} s ({orchestration / wall_seconds:.0%}) · "
         f"start-up and other {other:.1f} s"
     )
+
+
+def print_push_reports(console: Console, reports: Sequence[PushReport]) -> None:
+    """Per destination: created, updated, merged, deleted, no-op, dead-lettered, and the CRM calls it took."""
+    table = Table(title="Push", title_justify="left")
+    for column in ("Destination", "Created", "Updated", "Merged", "Deleted", "No-op", "Dead-lettered", "Requests",
+                   "429s"):
+        table.add_column(column, justify="left" if column == "Destination" else "right")
+    table.add_column("Status")
+    refused: list[str] = []
+    for r in reports:
+        status = f"[red]stopped: {r.error}" if r.error else "[green]ok"
+        # "linked": a create found the record already in the CRM and wrote to it; "repointed": a merge
+        # that handed the CRM record over; archived and erased records are both gone from the CRM
+        table.add_row(r.destination, str(r.created), str(r.updated + r.linked),
+                      str(r.merged + r.repointed), str(r.archived + r.erased), str(r.unchanged),
+                      str(r.dead_lettered), str(r.requests), str(r.rate_limited), status)
+        refused.extend(f"{r.destination}: {problem}" for problem in r.problems)
+    console.print(table)
+    if refused:
+        console.print(f"[bold yellow]Refused by the CRM[/] ({len(refused)}; they wait in dead letters until they "
+                      "change):")
+        for line in refused[:_PROBLEMS_SHOWN]:
+            console.print(f"  • {line}", highlight=False, markup=False)
 
 
 def print_status(console: Console, runs: Sequence[RunRow], *, golden: int, quarantined: int) -> None:

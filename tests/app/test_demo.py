@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import create_engine, text
 
 from tests.app.snapshot import store_snapshot
 
@@ -16,6 +18,8 @@ pytestmark = [pytest.mark.prefect, pytest.mark.slow]
 
 
 def crmsync(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    # the ephemeral Prefect server can take longer than its default 20 s to start on a busy machine
+    env = {"PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120", **env}
     return subprocess.run([sys.executable, "-m", "crmsync", *args], cwd=cwd, env=env, text=True,
                           capture_output=True, timeout=300)
 
@@ -27,9 +31,30 @@ def demo_runs(tmp_path_factory, cli_env):
     assert first.returncode == 0, first.stdout + first.stderr
     url = f"sqlite:///{workdir / 'crmsync-demo' / 'crmsync.db'}"
     snapshot = store_snapshot(url)
+    snapshot["xrefs"] = _xrefs(url)
     second = crmsync("demo", cwd=workdir, env=cli_env)
     assert second.returncode == 0, second.stdout + second.stderr
-    return workdir / "crmsync-demo", first, second, snapshot, store_snapshot(url)
+    after = store_snapshot(url)
+    after["xrefs"] = _xrefs(url)
+    return workdir / "crmsync-demo", first, second, snapshot, after
+
+
+def _xrefs(url: str) -> list[tuple]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return sorted(tuple(r) for r in conn.execute(text(
+                "SELECT destination, golden_id, remote_id, last_pushed_hash FROM destination_xrefs")))
+    finally:
+        engine.dispose()
+
+
+def _push_row(stdout: str) -> list[str]:
+    """The cells of the run summary's Push table row for the demo's destination."""
+    rows = [[c.strip() for c in line.split("│")[1:-1]] for line in stdout.splitlines()
+            if line.startswith("│ hubspot ")]
+    assert len(rows) == 1, stdout
+    return rows[0]  # Destination, Created, Updated, Merged, Deleted, No-op, Dead-lettered, Requests, 429s, Status
 
 
 def test_demo_lands_golden_records_in_sqlite_and_xlsx(demo_runs) -> None:
@@ -64,11 +89,36 @@ def test_second_run_changes_nothing(demo_runs) -> None:
             assert cells[4] == "0" and cells[5] == "0", line  # New, Changed
 
 
+def test_demo_pushes_to_a_local_hubspot_emulator_and_says_so(demo_runs) -> None:
+    folder, first, _, snapshot, _ = demo_runs
+    assert "local HubSpot emulator at http://127.0.0.1:" in first.stdout
+    assert "To push to a real HubSpot portal, set base_url, the token" in " ".join(first.stdout.split())
+    golden = {g[0] for g in snapshot["golden"] if g[1] == "active"}
+    cells = _push_row(first.stdout)
+    assert cells[1] == str(len(golden)) and cells[2:7] == ["0", "0", "0", "0", "0"] and cells[-1] == "ok"
+    # exactly one contact per golden record, each carrying its golden id; every xref points at one
+    contacts = json.loads((folder / ".hubspot-emulator.json").read_text(encoding="utf-8"))["contacts"]
+    assert sorted(c["crmsync_id"] for c in contacts) == sorted(golden)
+    assert {(x[1], x[2]) for x in snapshot["xrefs"]} == {(c["crmsync_id"], c["id"]) for c in contacts}
+    assert "CRMSYNC_DEMO_HUBSPOT_TOKEN" not in first.stdout + first.stderr
+
+
+def test_second_demo_pushes_nothing(demo_runs) -> None:
+    folder, _, second, before, after = demo_runs
+    cells = _push_row(second.stdout)
+    golden = sum(1 for g in before["golden"] if g[1] == "active")
+    assert cells[1:7] == ["0", "0", "0", "0", str(golden), "0"], cells  # all no-op
+    assert int(cells[7]) <= 1  # reading the portal's properties; no write call
+    assert after["xrefs"] == before["xrefs"]
+    contacts = json.loads((folder / ".hubspot-emulator.json").read_text(encoding="utf-8"))["contacts"]
+    assert len(contacts) == golden
+
+
 def test_status_lists_the_runs(demo_runs, cli_env) -> None:
     folder = demo_runs[0]
     result = crmsync("status", "-c", str(folder / "crmsync.yaml"), cwd=folder, env=cli_env)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.count("completed") >= 12  # 2 runs × (4 ingests + match + export)
+    assert result.stdout.count("completed") >= 14  # 2 runs × (4 ingests + match + export + push)
 
 
 def test_cp1251_csv_was_decoded(demo_runs) -> None:
