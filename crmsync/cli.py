@@ -152,7 +152,18 @@ def demo(
         shutil.copyfile(demo_dir / DEFAULT_PROJECT_FILE, project_file)
     console.print(f"Demo project in [bold]{directory}/[/] (edit {project_file} and re-run with "
                   f"[bold]crmsync run -c {project_file}[/])")
-    _run_pipeline(project_file)
+    from crmsync.demo import STATE_FILE, local_hubspot
+
+    with local_hubspot(directory) as hubspot:
+        console.print(f"Pushing to a [bold]local HubSpot emulator[/] at {hubspot.url}, not a real portal "
+                      f"(its contacts are kept in {directory / STATE_FILE}).", highlight=False)
+        try:
+            _run_pipeline(project_file)
+        finally:
+            console.print(f"The push went to the local HubSpot emulator ({len(hubspot.contacts())} contacts "
+                          f"there now). To push to a real HubSpot portal, set base_url, the token "
+                          f"and enabled: true for the "
+                          f"'hubspot' destination in {project_file}.", highlight=False)
 
 
 @app.command()
