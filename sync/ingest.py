@@ -6,8 +6,10 @@ crash at any point followed by a re-run ends in the same store as an uninterrupt
 
 from __future__ import annotations
 
+import gc
 import logging
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +19,8 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from connectors.registry import load_connector
 from mappings import MappingSpec, SourceRef, content_hash, map_row
+from mappings.apply import RowMapper
+from mappings.canonical import plain_content_hash
 from sync.redaction import redact
 from sync.store import (
     InteractionIndexIn,
@@ -25,6 +29,7 @@ from sync.store import (
     Store,
     all_states,
     mark_missing_deleted,
+    mark_records_deleted,
     quarantine_rows,
     resolve_missing_quarantine,
     save_state,
@@ -37,6 +42,7 @@ __all__ = ["IngestReport", "StreamReport", "ingest_source"]
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int], None]  # (stream, records just handled)
 _MAX_PROBLEMS_KEPT = 200
+DELETED_KEY = "_ab_cdc_deleted_at"  # Airbyte's CDC marker: a source says this record was deleted
 
 
 @dataclass
@@ -63,6 +69,7 @@ class IngestReport:
     streams: dict[str, StreamReport] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)  # quarantined rows and dropped values
     error: str | None = None  # the source as a whole failed (bad credentials, missing file, ...)
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time in "read", "map" and "write"
 
     def stream(self, name: str) -> StreamReport:
         return self.streams.setdefault(name, StreamReport(name))
@@ -94,26 +101,34 @@ def _where(data: Mapping[str, Any], stream: str) -> str:
 class _StreamBuffer:
     spec: MappingSpec
     mapping_name: str
+    mapper: RowMapper | None = None  # the batch path's memoised mapper; None: row by row with map_row
     rows: list[dict[str, Any]] = field(default_factory=list)
+    deleted: dict[str, Any] = field(default_factory=dict)  # record id → when the source says it was deleted
     checked_columns: bool = False
 
 
 class _Ingest:
     def __init__(self, store: Store, source: str, mappings: Mapping[str, MappingSpec],
-                 mapping_names: Mapping[str, str], progress: Progress | None) -> None:
+                 mapping_names: Mapping[str, str], progress: Progress | None, batch: bool) -> None:
         self.store = store
         self.source = source
-        self.buffers = {s: _StreamBuffer(spec, mapping_names.get(s, s)) for s, spec in mappings.items()}
+        self.buffers = {s: _StreamBuffer(spec, mapping_names.get(s, s), RowMapper(spec) if batch else None)
+                        for s, spec in mappings.items()}
         self.report = IngestReport(source)
         self.progress = progress
         for stream in mappings:
             self.report.stream(stream)
+        self.report.seconds = {"read": 0.0, "map": 0.0, "write": 0.0}
 
     def on_record(self, stream: str, data: dict[str, Any]) -> None:
         buffer = self.buffers.get(stream)
         counts = self.report.stream(stream)
         if buffer is None or counts.error:
             return
+        if data.get(DELETED_KEY) and data.get("_record_id") is not None:
+            buffer.deleted[str(data["_record_id"])] = data[DELETED_KEY]  # no columns to map or check
+            return
+        buffer.deleted.pop(str(data.get("_record_id")), None)  # back after a deletion in the same batch
         if not buffer.checked_columns:
             buffer.checked_columns = True
             if "_error" not in data:
@@ -135,10 +150,17 @@ class _Ingest:
             return
         self._flush(stream, buffer, state)
 
+    def on_error(self, stream: str | None, message: str | None) -> None:
+        text = redact(message or "the source reported an error")
+        if stream and stream in self.buffers:
+            self.report.stream(stream).error = text
+        else:
+            self.report.error = text
+
     def finish(self) -> None:
         """Land rows read after the last checkpoint (a source that emits no final state)."""
         for stream, buffer in self.buffers.items():
-            if buffer.rows and not self.report.stream(stream).error:
+            if (buffer.rows or buffer.deleted) and not self.report.stream(stream).error:
                 self._flush(stream, buffer, None)
 
     def _flush(self, stream: str, buffer: _StreamBuffer, state: dict[str, Any] | None) -> None:
@@ -147,18 +169,28 @@ class _Ingest:
         pass_id = (state or {}).get("pass_id") or (buffer.rows[0].get("_pass") if buffer.rows else None)
         records: list[SourceRecordIn] = []
         bad: list[QuarantineIn] = []
-        for data in buffer.rows:
-            self._map(stream, buffer, data, records, bad)
+        started = time.perf_counter()
+        if buffer.mapper is not None:
+            for data in buffer.rows:
+                self._map_fast(stream, buffer.mapper, data, records, bad)
+        else:
+            for data in buffer.rows:
+                self._map(stream, buffer, data, records, bad)
+        mapped = time.perf_counter()
+        self.report.seconds["map"] += mapped - started
         with self.store.session() as session:
             upserted = upsert_source_records(session, records, seen_at=now, pass_id=pass_id)
             if buffer.spec.entity == "interaction" and records:
                 upsert_interactions(session, _interaction_index(records, upserted.pks))
             quarantine_rows(session, bad, seen_at=now, pass_id=pass_id)
+            if buffer.deleted:
+                counts.deleted += mark_records_deleted(session, self.source, stream, list(buffer.deleted), at=now)
             if state is not None:
                 save_state(session, self.source, stream, state)
                 if state.get("complete") and pass_id:
                     counts.deleted += mark_missing_deleted(session, self.source, stream, pass_id, at=now)
                     resolve_missing_quarantine(session, self.source, stream, pass_id, at=now)
+        self.report.seconds["write"] += time.perf_counter() - mapped
         counts.new += upserted.new
         counts.changed += upserted.changed
         counts.unchanged += upserted.unchanged
@@ -167,6 +199,7 @@ class _Ingest:
         if self.progress and buffer.rows:
             self.progress(stream, len(buffer.rows))
         buffer.rows.clear()
+        buffer.deleted.clear()
 
     def _map(self, stream: str, buffer: _StreamBuffer, data: dict[str, Any],
              records: list[SourceRecordIn], bad: list[QuarantineIn]) -> None:
@@ -201,6 +234,38 @@ class _Ingest:
         ))
 
 
+    def _map_fast(self, stream: str, mapper: RowMapper, data: dict[str, Any],
+                  records: list[SourceRecordIn], bad: list[QuarantineIn]) -> None:
+        """_map with the memoised mapper: the same records, hashes, quarantine rows and notes."""
+        if data.get("_error"):
+            self._map(stream, self.buffers[stream], data, records, bad)
+            return
+        columns = {k: v for k, v in data.items() if k[:1] != "_"}
+        record_id = str(data["_record_id"])
+        result = mapper.map(columns, self.source, stream, record_id)
+        for warning in result.warnings:
+            self.report.stream(stream).warnings += 1
+            self.report.note(f"{_where(data, stream)}: {warning.describe()} (value dropped, row kept)")
+        file = data.get("_file")
+        if result.canonical is None:
+            reason = "; ".join(p.describe() for p in result.problems)
+            field_name = result.problems[0].column if result.problems else None
+            bad.append(QuarantineIn(source=self.source, stream=stream, row_key=content_hash(columns),
+                                    row_number=data.get("_row"), file=file, raw=columns,
+                                    field=field_name, reason=reason))
+            self.report.note(f"{_where(data, stream)}: {reason}")
+            return
+        canonical = result.canonical
+        payload = {"raw": columns, "canonical": canonical}
+        plain = result.updated_at is None and all(v is None or type(v) is str for v in columns.values())
+        records.append(SourceRecordIn(
+            source=self.source, stream=stream, source_record_id=record_id, entity=mapper.spec.entity,
+            raw={**columns, "_file": file, "_row": data.get("_row")}, canonical=canonical,
+            content_hash=plain_content_hash(payload) if plain else content_hash(payload),
+            source_updated_at=result.updated_at,
+        ))
+
+
 def _interaction_index(records: list[SourceRecordIn], pks: Mapping[Any, int]) -> list[InteractionIndexIn]:
     index = []
     for record in records:
@@ -231,28 +296,25 @@ def ingest_source(
     mappings: Mapping[str, MappingSpec],
     mapping_names: Mapping[str, str] | None = None,
     progress: Progress | None = None,
+    batch: bool = True,
 ) -> IngestReport:
-    """Read every mapped stream of one source into the store; never raises for bad data."""
-    run = _Ingest(store, source, mappings, mapping_names or {}, progress)
+    """Read every mapped stream of one source into the store; never raises for bad data.
+
+    A connector that offers ``iter_record_batches`` (local files) is read batch by batch and
+    mapped with a memoised RowMapper; ``batch=False`` forces the reference path, Airbyte messages
+    mapped row by row with map_row, which must land exactly the same store.
+    """
+    started = time.perf_counter()
+    module = load_connector(connector)
+    batches = getattr(module, "iter_record_batches", None) if batch else None
+    run = _Ingest(store, source, mappings, mapping_names or {}, progress, batch=batches is not None)
     with store.session() as session:
         states = all_states(session, source)
-    module = load_connector(connector)
     try:
-        for message in module.iter_airbyte_messages(config, list(mappings), states):
-            if message.type == Type.RECORD and message.record is not None:
-                run.on_record(message.record.stream, message.record.data)
-            elif message.type == Type.STATE:
-                parsed = _state_of(message)
-                if parsed:
-                    run.on_state(*parsed)
-            elif message.type == Type.TRACE and message.trace and message.trace.type == TraceType.ERROR:
-                error = message.trace.error
-                stream = error.stream_descriptor.name if error.stream_descriptor else None
-                text = redact(error.message or "the source reported an error")
-                if stream and stream in run.buffers:
-                    run.report.stream(stream).error = text
-                else:
-                    run.report.error = text
+        if batches is not None:
+            _read_batches(run, batches(config, list(mappings), states))
+        else:
+            _read_messages(run, module.iter_airbyte_messages(config, list(mappings), states))
     except AirbyteTracedException as exc:
         # the CDK raises once at the end when any stream failed; those errors are already recorded
         if not any(s.error for s in run.report.streams.values()):
@@ -261,4 +323,42 @@ def ingest_source(
     for stream, counts in run.report.streams.items():
         if counts.error:
             log.warning("source %s stream %s failed: %s", source, stream, counts.error)
+    seconds = run.report.seconds
+    seconds["read"] = max(0.0, time.perf_counter() - started - seconds["map"] - seconds["write"])
     return run.report
+
+
+def _read_messages(run: _Ingest, messages: Iterator[AirbyteMessage]) -> None:
+    for message in messages:
+        if message.type == Type.RECORD and message.record is not None:
+            run.on_record(message.record.stream, message.record.data)
+        elif message.type == Type.STATE:
+            parsed = _state_of(message)
+            if parsed:
+                run.on_state(*parsed)
+        elif message.type == Type.TRACE and message.trace and message.trace.type == TraceType.ERROR:
+            error = message.trace.error
+            stream = error.stream_descriptor.name if error.stream_descriptor else None
+            run.on_error(stream, error.message)
+
+
+def _read_batches(run: _Ingest, events: Iterator[tuple[str, str, Any]]) -> None:
+    """Hand batches to the run, keeping the garbage collector off the rows a reader holds.
+
+    A file source keeps every row of its table alive until the stream ends; with a million
+    rows, each full collection would walk all of them again and again while the batches are
+    mapped. Freezing what is alive at each batch moves it out of the collector's way; it is all
+    handed back to the collector at the end.
+    """
+    try:
+        for kind, stream, payload in events:
+            if kind == "records":
+                gc.freeze()
+                for data in payload:
+                    run.on_record(stream, data)
+            elif kind == "state":
+                run.on_state(stream, dict(payload))
+            elif kind == "error":
+                run.on_error(stream, payload)
+    finally:
+        gc.unfreeze()

@@ -15,6 +15,7 @@ import requests
 from urllib3.exceptions import NewConnectionError
 
 from connectors.bitrix24.phpquery import encode
+from connectors.common.http import parse_retry_after
 from sync.push.budgets import RateBudget, account_key, shared_budget
 from sync.push.destination import RateLimitSettings, WriterStats
 from sync.push.retries import ApiError, AuthError, RateLimited, RetryPolicy, TransportError, call_with_retries
@@ -76,7 +77,8 @@ class BitrixClient:
         message = str(body.get("error_description") or code or reply.reason)
         if code in ("QUERY_LIMIT_EXCEEDED", "OVERLOAD_LIMIT") or reply.status_code == 429:
             self.stats.rate_limited += 1
-            raise RateLimited(reply.status_code, message, category=code or None, body=body)
+            raise RateLimited(reply.status_code, message, category=code or None, body=body,
+                              retry_after=parse_retry_after(reply.headers.get("Retry-After")))
         if reply.status_code == 401 or code in ("NO_AUTH_FOUND", "INVALID_CREDENTIALS", "expired_token"):
             raise AuthError(reply.status_code, f"{message} (check the Bitrix24 inbound webhook URL and its CRM "
                             "permission)", category=code or None, body=body)

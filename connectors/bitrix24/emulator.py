@@ -25,7 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from connectors.bitrix24.emulator_methods import Contacts, Reply, error
+from connectors.bitrix24.emulator_methods import Companies, Contacts, Reply, error
 from connectors.bitrix24.phpquery import decode
 
 __all__ = ["BitrixEmulator", "BitrixSettings", "FAULT_KINDS"]
@@ -33,6 +33,7 @@ __all__ = ["BitrixEmulator", "BitrixSettings", "FAULT_KINDS"]
 log = logging.getLogger(__name__)
 
 FAULT_KINDS = ("503", "500", "timeout", "drop", "drop_before")
+SUITE_FAULTS = ("429", "503", "500", "502", "timeout", "drop")  # what the shared connector suite injects
 _AFTER = frozenset({"500", "timeout", "drop"})
 _PATH = re.compile(r"^/rest/(\d+)/([^/]+)/([a-z0-9_.]+?)(?:\.json)?$", re.IGNORECASE)
 BATCH_LIMIT = 50
@@ -50,12 +51,33 @@ class BitrixSettings:
 
 
 @dataclass
+class Targeted:
+    """`count` faults of one kind for one REST method (None: any), as the connector suite injects them."""
+
+    kind: str
+    count: int
+    method: str | None
+    retry_after: float | None = None
+
+
+@dataclass
 class Faults:
+    targeted: deque[Targeted] = field(default_factory=deque)
     queued: deque[str] = field(default_factory=deque)
     rate: float = 0.0
     kinds: tuple[str, ...] = FAULT_KINDS
     rng: random.Random = field(default_factory=lambda: random.Random(3))
     fired: Counter[str] = field(default_factory=Counter)
+
+    def take_targeted(self, method: str) -> Targeted | None:
+        for fault in self.targeted:
+            if fault.method in (None, method):
+                fault.count -= 1
+                if fault.count <= 0:
+                    self.targeted.remove(fault)
+                self.fired[fault.kind] += 1
+                return fault
+        return None
 
     def next(self) -> str | None:
         fault = self.queued.popleft() if self.queued else (
@@ -73,7 +95,9 @@ class BitrixEmulator:
     def __init__(self, settings: BitrixSettings | None = None, *, port: int = 0) -> None:
         self.settings = settings or BitrixSettings()
         self.contacts = Contacts()
+        self.companies = Companies()
         self.faults = Faults()
+        self._windows: list[tuple[int, float, str | None, deque[float]]] = []  # limit_rate(): extra limits
         self.calls: Counter[str] = Counter()
         self.status_counts: Counter[int] = Counter()
         self._level = 0.0
@@ -110,7 +134,9 @@ class BitrixEmulator:
         with self._lock:
             self.settings = settings or BitrixSettings()
             self.contacts.clear()
+            self.companies.clear()
             self.faults = Faults()
+            self._windows.clear()
             self.calls.clear()
             self.status_counts.clear()
             self._level, self._drained_at = 0.0, time.monotonic()
@@ -122,9 +148,58 @@ class BitrixEmulator:
 
     @property
     def write_calls(self) -> int:
-        return sum(n for name, n in self.calls.items() if name in Contacts.WRITES)
+        return sum(n for name, n in self.calls.items() if name in Contacts.WRITES | Companies.WRITES)
+
+    # ------------------------------------------------------------ the connector suite's switches
+
+    def inject(self, kind: str, *, count: int = 1, retry_after: float | None = None, delay: float = 5.0,
+               group: str | None = None) -> None:
+        """Fail the next `count` calls of REST method `group` (None: any) with `kind` (see SUITE_FAULTS).
+
+        "429" is Bitrix24's method time limit (OPERATION_TIME_LIMIT), with Retry-After when given.
+        """
+        if kind not in SUITE_FAULTS:
+            raise ValueError(f"unknown fault {kind!r}; one of {', '.join(SUITE_FAULTS)}")
+        with self._lock:
+            if kind == "timeout":
+                self.settings.stall_seconds = delay
+            self.faults.targeted.append(Targeted(kind, count, group, retry_after))
+
+    def limit_rate(self, limit: int, window: float = 1.0, group: str | None = None) -> None:
+        """Refuse calls (of method `group`, or any) beyond `limit` per `window` s with 503 QUERY_LIMIT_EXCEEDED."""
+        with self._lock:
+            self._windows.append((limit, window, group, deque()))
+
+    def clear_faults(self) -> None:
+        """Drop pending faults and the limits limit_rate() added (the leaky bucket stays)."""
+        with self._lock:
+            self.faults.targeted.clear()
+            self.faults.queued.clear()
+            self.faults.rate = 0.0
+            self._windows.clear()
+
+    def count(self, group: str | None = None) -> int:
+        """Calls admitted (of REST method `group`, or all)."""
+        with self._lock:
+            return self.calls[group] if group else sum(self.calls.values())
+
+    def _entity(self, method: str) -> Contacts:
+        return self.companies if method.lower().startswith("crm.company.") else self.contacts
 
     # ------------------------------------------------------------ request handling
+
+    def _within_windows(self, method: str) -> bool:
+        now = time.monotonic()
+        for limit, window, group, hits in self._windows:
+            if group in (None, method):
+                while hits and hits[0] <= now - window:
+                    hits.popleft()
+                if len(hits) >= limit:
+                    return False
+        for _limit, _window, group, hits in self._windows:
+            if group in (None, method):
+                hits.append(now)
+        return True
 
     def _admit(self) -> bool:
         now = time.monotonic()
@@ -151,7 +226,7 @@ class BitrixEmulator:
                 continue
             with self._lock:
                 self.calls[method.lower()] += 1
-            status, body = self.contacts.call(method, decode(query))
+            status, body = self._entity(method).call(method, decode(query))
             if "error" in body:
                 errors[key] = body
                 if halt:
@@ -161,7 +236,9 @@ class BitrixEmulator:
         return 200, {"result": {"result": results, "result_error": errors, "result_total": {},
                                 "result_next": {}, "result_time": {}}}
 
-    def handle(self, path: str, content_type: str, body: bytes) -> tuple[Reply | None, str | None]:
+    def handle(self, path: str, content_type: str, body: bytes,
+               headers: dict[str, str] | None = None) -> tuple[Reply | None, str | None]:
+        """Answer one request; `headers` (if given) receives extra response headers such as Retry-After."""
         parts = urlsplit(path)
         found = _PATH.match(unquote(parts.path))
         if found is None:
@@ -170,11 +247,16 @@ class BitrixEmulator:
             return error("NO_AUTH_FOUND", "Wrong authorization data", 401), None
         method = found.group(3).lower()
         with self._lock:
-            if not self._admit():
-                self.status_counts[503] += 1
+            if not self._within_windows(method) or not self._admit():
                 return error("QUERY_LIMIT_EXCEEDED", "Too many requests", 503), None
-            fault = self.faults.next()
+            targeted = self.faults.take_targeted(method)
+            fault = targeted.kind if targeted else self.faults.next()
             self.calls[method] += 1
+        if targeted is not None and targeted.kind in ("429", "502"):
+            if targeted.retry_after is not None and headers is not None:
+                headers["Retry-After"] = f"{targeted.retry_after:g}"
+            return (error("OPERATION_TIME_LIMIT", "Method is blocked due to operation time limit.", 429) if
+                    targeted.kind == "429" else error("INTERNAL_SERVER_ERROR", "Bad gateway", 502)), None
         if fault in ("503", "drop_before"):
             return (error("INTERNAL_SERVER_ERROR", "Service unavailable", 503), None) if fault == "503" \
                 else (None, "drop")
@@ -188,7 +270,7 @@ class BitrixEmulator:
                 params.update(loaded if isinstance(loaded, dict) else {})
             else:
                 params.update(decode(body.decode()))
-        reply = self._batch(params) if method == "batch" else self.contacts.call(method, params)
+        reply = self._batch(params) if method == "batch" else self._entity(method).call(method, params)
         if fault == "500":
             reply = error("INTERNAL_SERVER_ERROR", "Internal server error", 500)
         if reply[0] == 200:
@@ -204,11 +286,12 @@ def _handler_for(emulator: BitrixEmulator) -> type[BaseHTTPRequestHandler]:
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
+            extra: dict[str, str] = {}
             if self.path.startswith("/_emulator/"):
                 reply: Reply | None = (200, {"contacts": emulator.all_contacts(), "calls": dict(emulator.calls)})
                 fault = None
             else:
-                reply, fault = emulator.handle(self.path, self.headers.get("Content-Type", ""), body)
+                reply, fault = emulator.handle(self.path, self.headers.get("Content-Type", ""), body, extra)
             if fault == "drop" or reply is None:
                 self.close_connection = True
                 self.connection.close()
@@ -221,6 +304,8 @@ def _handler_for(emulator: BitrixEmulator) -> type[BaseHTTPRequestHandler]:
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(data)))
+            for name, value in extra.items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(data)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-__all__ = ["CONTACT_FIELDS", "Contacts", "Reply", "error"]
+__all__ = ["COMPANY_FIELDS", "CONTACT_FIELDS", "Companies", "Contacts", "Reply", "error"]
 
 Reply = tuple[int, dict[str, Any]]
 PAGE = 50
@@ -24,6 +24,9 @@ CONTACT_FIELDS = ("ID", "NAME", "SECOND_NAME", "LAST_NAME", "POST", "COMMENTS", 
                   "ADDRESS_PROVINCE", "ADDRESS_POSTAL_CODE", "ADDRESS_COUNTRY", "BIRTHDATE", "COMPANY_ID",
                   "SOURCE_ID", "ORIGINATOR_ID", "ORIGIN_ID", "DATE_CREATE", "DATE_MODIFY", "ASSIGNED_BY_ID",
                   *_MULTI)
+COMPANY_FIELDS = ("ID", "TITLE", "COMPANY_TYPE", "INDUSTRY", "EMPLOYEES", "REVENUE", "COMMENTS", "ADDRESS",
+                  "ADDRESS_CITY", "ADDRESS_PROVINCE", "ADDRESS_POSTAL_CODE", "ADDRESS_COUNTRY", "ORIGINATOR_ID",
+                  "ORIGIN_ID", "DATE_CREATE", "DATE_MODIFY", "ASSIGNED_BY_ID", *_MULTI)
 _READ_ONLY = frozenset({"ID", "DATE_CREATE", "DATE_MODIFY"})
 _OPERATORS = (">=", "<=", "!@", "!=", "=%", ">", "<", "@", "%", "!", "=")
 
@@ -52,9 +55,9 @@ class Contact:
     fields: dict[str, Any]
     multi: dict[str, list[dict[str, str]]] = field(default_factory=dict)
 
-    def view(self, select: list[str] | None) -> dict[str, Any]:
+    def view(self, select: list[str] | None, names_known: tuple[str, ...] = CONTACT_FIELDS) -> dict[str, Any]:
         names = select or ["*"]
-        wanted = set(CONTACT_FIELDS) - set(_MULTI) if "*" in names else set(names)
+        wanted = set(names_known) - set(_MULTI) if "*" in names else set(names)
         wanted |= {n for n in names if n in _MULTI}
         body = {k: v for k, v in self.fields.items() if k in wanted}
         body["ID"] = str(self.id)
@@ -66,6 +69,10 @@ class Contact:
 
 class Contacts:
     """Every contact of one emulated portal, with the methods the writer and the source call."""
+
+    ENTITY = "contact"
+    FIELDS = CONTACT_FIELDS
+    REQUIRED = ("NAME", "LAST_NAME")  # one of them
 
     def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
         self.lock = threading.RLock()
@@ -90,11 +97,11 @@ class Contacts:
     def _check(self, fields: Any, *, creating: bool) -> str | None:
         if not isinstance(fields, dict):
             return "Parameter 'fields' must be an object"
-        unknown = [k for k in fields if k not in CONTACT_FIELDS and not k.startswith("UF_")]
+        unknown = [k for k in fields if k not in self.FIELDS and not k.startswith("UF_")]
         if unknown:
             return f"Unknown field(s): {', '.join(unknown)}"
-        if creating and not (fields.get("NAME") or fields.get("LAST_NAME")):
-            return "One of the fields is required: NAME or LAST_NAME"
+        if creating and not any(fields.get(name) for name in self.REQUIRED):
+            return f"One of the fields is required: {' or '.join(self.REQUIRED)}"
         for item in fields.get("EMAIL") or []:
             value = (item or {}).get("VALUE") if isinstance(item, dict) else None
             if value and not _EMAIL.match(str(value)):
@@ -161,7 +168,7 @@ class Contacts:
         contact = self._find(params)
         if contact is None:
             return error("", "Not found")
-        return 200, {"result": contact.view(["*", *_MULTI])}
+        return 200, {"result": contact.view(["*", *_MULTI], self.FIELDS)}
 
     def delete(self, params: dict[str, Any]) -> Reply:
         contact = self._find(params)
@@ -173,7 +180,7 @@ class Contacts:
     def fields(self, params: dict[str, Any]) -> Reply:
         return 200, {"result": {name: {"type": "crm_multifield" if name in _MULTI else "string",
                                        "isReadOnly": name in _READ_ONLY, "isMultiple": name in _MULTI}
-                                for name in CONTACT_FIELDS}}
+                                for name in self.FIELDS}}
 
     def _matches(self, contact: Contact, key: str, expected: Any) -> bool:
         op = next((o for o in _OPERATORS if key.startswith(o)), "")
@@ -208,7 +215,8 @@ class Contacts:
         offset = max(start, 0)
         select = params.get("select")
         page = hits[offset:offset + PAGE]
-        body: dict[str, Any] = {"result": [c.view(select if isinstance(select, list) else None) for c in page]}
+        body: dict[str, Any] = {"result": [c.view(select if isinstance(select, list) else None, self.FIELDS)
+                                           for c in page]}
         if start != -1:
             body["total"] = len(hits)
             if offset + PAGE < len(hits):
@@ -227,15 +235,28 @@ class Contacts:
                      if any(i["VALUE"].lower() in wanted for i in c.multi.get(kind, [])))[:20]
         return 200, {"result": {"CONTACT": ids} if ids else []}
 
-    METHODS = {"crm.contact.add": "add", "crm.contact.update": "update", "crm.contact.get": "get",
-               "crm.contact.delete": "delete", "crm.contact.list": "list", "crm.contact.fields": "fields",
-               "crm.duplicate.findbycomm": "find_by_comm"}
     WRITES = frozenset({"crm.contact.add", "crm.contact.update", "crm.contact.delete"})
 
+    def methods(self) -> dict[str, str]:
+        """REST method name → handler name, for this entity type."""
+        verbs = {f"crm.{self.ENTITY}.{verb}": verb for verb in ("add", "update", "get", "delete", "list", "fields")}
+        if self.ENTITY == "contact":
+            verbs["crm.duplicate.findbycomm"] = "find_by_comm"
+        return verbs
+
     def call(self, method: str, params: dict[str, Any]) -> Reply:
-        name = self.METHODS.get(method.lower())
+        name = self.methods().get(method.lower())
         if name is None:
             return error("ERROR_METHOD_NOT_FOUND", f"Method not found: {method}", 404)
         with self.lock:
             reply: Reply = getattr(self, name)(params)
             return reply
+
+
+class Companies(Contacts):
+    """Every company of the portal: the same methods as contacts (`crm.company.*`), TITLE required."""
+
+    ENTITY = "company"
+    FIELDS = COMPANY_FIELDS
+    REQUIRED = ("TITLE",)
+    WRITES = frozenset({"crm.company.add", "crm.company.update", "crm.company.delete"})

@@ -16,6 +16,7 @@ import requests
 from urllib3.exceptions import NewConnectionError
 
 from connectors.bitrix24.phpquery import encode
+from connectors.common.http import parse_retry_after
 from sync.push.budgets import RateBudget, account_key, shared_budget
 from sync.push.destination import RateLimitSettings, WriterStats
 from sync.push.retries import ApiError, AuthError, RateLimited, RetryPolicy, TransportError, call_with_retries
@@ -87,7 +88,8 @@ class RetailCrmClient:
         body = body if isinstance(body, dict) else {"errorMsg": str(body)[:300]}
         if status in (429, 503):
             self.stats.rate_limited += 1
-            raise RateLimited(status, describe(body), body=body)
+            raise RateLimited(status, describe(body), body=body,
+                              retry_after=parse_retry_after(reply.headers.get("Retry-After")))
         if status == 401 or status == 403:
             raise AuthError(status, f"{describe(body)} (check the RetailCRM API key and its permissions)", body=body)
         if status in accept:

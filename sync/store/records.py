@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
+import orjson
 from sqlalchemy import CursorResult, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
@@ -37,6 +38,7 @@ __all__ = [
     "attach_interactions",
     "get_state",
     "mark_missing_deleted",
+    "mark_records_deleted",
     "open_quarantine",
     "quarantine_rows",
     "resolve_missing_quarantine",
@@ -91,7 +93,7 @@ def upsert_source_records(
         latest[item.key] = item
     existing = _existing(session, latest)
 
-    new_rows: list[dict[str, Any]] = []
+    new_items: list[SourceRecordIn] = []
     updates: list[dict[str, Any]] = []
     versions: list[dict[str, Any]] = []
     unchanged_ids: list[int] = []
@@ -100,14 +102,7 @@ def upsert_source_records(
     for key, item in latest.items():
         row = existing.get(key)
         if row is None:
-            new_rows.append({
-                "source": item.source, "stream": item.stream,
-                "source_record_id": item.source_record_id, "entity": item.entity,
-                "version": 1, "content_hash": item.content_hash, "raw": item.raw,
-                "canonical": item.canonical, "source_updated_at": item.source_updated_at,
-                "first_seen_at": seen_at, "last_seen_at": seen_at, "last_seen_pass": pass_id,
-                "deleted": False, "deleted_at": None,
-            })
+            new_items.append(item)
             continue
         pks[key] = row.id
         same = row.content_hash == item.content_hash
@@ -129,7 +124,17 @@ def upsert_source_records(
         if not same:
             versions.append(_version_row(row.id, version, item, seen_at))
 
-    if new_rows:
+    if new_items and session.get_bind().dialect.name == "sqlite":
+        pks.update(_insert_new_sqlite(session, new_items, seen_at=seen_at, pass_id=pass_id))
+    elif new_items:
+        new_rows = [{
+            "source": item.source, "stream": item.stream,
+            "source_record_id": item.source_record_id, "entity": item.entity,
+            "version": 1, "content_hash": item.content_hash, "raw": item.raw,
+            "canonical": item.canonical, "source_updated_at": item.source_updated_at,
+            "first_seen_at": seen_at, "last_seen_at": seen_at, "last_seen_pass": pass_id,
+            "deleted": False, "deleted_at": None,
+        } for item in new_items]
         inserted = session.execute(
             insert(SourceRecord).returning(
                 SourceRecord.id, SourceRecord.source, SourceRecord.stream,
@@ -147,8 +152,62 @@ def upsert_source_records(
                         execution_options=_NO_SYNC)
     if versions:
         session.execute(insert(SourceRecordVersion), versions)
-    return UpsertCounts(new=len(new_rows), changed=changed, unchanged=len(unchanged_ids),
+    return UpsertCounts(new=len(new_items), changed=changed, unchanged=len(unchanged_ids),
                         restored=restored, pks=pks)
+
+
+# New records on SQLite skip SQLAlchemy's per-value processing: this is the bulk of a first
+# ingest. The values written are the ones the ORM path writes (timestamps through the column
+# types' own processors); JSON is written once by orjson for both tables and reads back equal.
+_NEW_COLUMNS = ("source", "stream", "source_record_id", "entity", "version", "content_hash", "raw", "canonical",
+                "source_updated_at", "first_seen_at", "last_seen_at", "last_seen_pass", "deleted", "deleted_at")
+_VERSION_COLUMNS = ("source_record_id", "version", "content_hash", "raw", "canonical", "recorded_at")
+_ROWS_PER_INSERT = 1000  # 14 parameters a row: well under SQLite's 32766 variables
+
+
+def _insert_sql(table: str, columns: Sequence[str], rows: int, returning: str = "") -> str:
+    values = "(" + ", ".join("?" * len(columns)) + ")"
+    return (f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+            + ", ".join([values] * rows) + (f" RETURNING {returning}" if returning else ""))
+
+
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value).decode("utf-8")
+
+
+def _insert_new_sqlite(
+    session: Session, items: Sequence[SourceRecordIn], *, seen_at: datetime, pass_id: str | None
+) -> dict[SourceKey, int]:
+    """INSERT the batch's new source records and their first versions; returns their ids by key."""
+    dialect = session.get_bind().dialect
+    stamp = SourceRecord.__table__.c.first_seen_at.type.bind_processor(dialect)
+    when = stamp(seen_at) if stamp else seen_at
+    false = SourceRecord.__table__.c.deleted.type.bind_processor(dialect)
+    no = false(False) if false else False
+    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    pks: dict[SourceKey, int] = {}
+    versions: list[tuple[Any, ...]] = []
+    try:
+        for part in chunks(items, _ROWS_PER_INSERT):
+            params: list[Any] = []
+            texts: dict[SourceKey, tuple[SourceRecordIn, str, str]] = {}
+            for item in part:
+                raw, canonical = _json_text(item.raw), _json_text(item.canonical)
+                texts[item.key] = (item, raw, canonical)
+                updated = stamp(item.source_updated_at) if stamp and item.source_updated_at else None
+                params.extend((item.source, item.stream, item.source_record_id, item.entity, 1, item.content_hash,
+                               raw, canonical, updated, when, when, pass_id, no, None))
+            cursor.execute(_insert_sql("source_records", _NEW_COLUMNS, len(part), "id, source, stream, "
+                                       "source_record_id"), params)
+            for pk, source, stream, record_id in cursor.fetchall():
+                key = (source, stream, record_id)
+                pks[key] = pk
+                item, raw, canonical = texts[key]
+                versions.append((pk, 1, item.content_hash, raw, canonical, when))
+        cursor.executemany(_insert_sql("source_record_versions", _VERSION_COLUMNS, 1), versions)
+    finally:
+        cursor.close()
+    return pks
 
 
 def _version_row(pk: int, version: int, item: SourceRecordIn, at: datetime) -> dict[str, Any]:
@@ -168,6 +227,21 @@ def mark_missing_deleted(
         .values(deleted=True, deleted_at=at),
         execution_options=_NO_SYNC)
     return rowcount(result)
+
+
+def mark_records_deleted(
+    session: Session, source: str, stream: str, record_ids: Sequence[str], *, at: datetime
+) -> int:
+    """Mark these live records of (source, stream) deleted (the source said so); returns how many."""
+    marked = 0
+    for part in chunks(list(record_ids)):
+        marked += rowcount(session.execute(
+            update(SourceRecord)
+            .where(SourceRecord.source == source, SourceRecord.stream == stream,
+                   SourceRecord.source_record_id.in_(part), SourceRecord.deleted.is_(False))
+            .values(deleted=True, deleted_at=at),
+            execution_options=_NO_SYNC))
+    return marked
 
 
 # ---------------------------------------------------------------- connector state
