@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -227,3 +234,39 @@ def test_the_writer_stays_under_seven_requests_a_second(store, spec, settings, a
 
     assert report.error is None and report.created == 15
     assert report.rate_limited == 0 and report.requests >= 30
+
+
+KILL_TRIALS = {"sqlite": int(os.environ.get("CRMSYNC_KILL_TRIALS", "20")), "postgres": 6}
+
+
+@pytest.mark.slow
+def test_kill_9_at_random_moments_then_rerun_leaves_exactly_one_contact_each(store, store_url, spec, settings, amo):
+    ids = seed_golden(store, [person(i) for i in range(300)])
+    rnd = random.Random(5)
+    env = {**os.environ, "PYTHONPATH": str(Path.cwd())}
+    worker_path = Path(__file__).with_name("push_worker.py")
+    trials = KILL_TRIALS["sqlite" if store_url.startswith("sqlite") else "postgres"]
+    killed_mid_push = 0
+    for trial in range(trials):
+        changed = rnd.sample(range(len(ids)), 30)  # updates as well as creates in every trial
+        seed_golden(store, [person(i, job_title=f"Title {trial}") for i in changed], [ids[i] for i in changed])
+        writes_before = amo.write_calls
+        worker = subprocess.Popen([sys.executable, str(worker_path), store_url, amo.url, TOKEN], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while amo.write_calls == writes_before and worker.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        time.sleep(rnd.uniform(0.0, 0.3))
+        if worker.poll() is None:
+            worker.send_signal(signal.SIGKILL)
+            killed_mid_push += 1
+        worker.wait(30)
+        assert worker.returncode in (0, -signal.SIGKILL), worker.stderr.read().decode() if worker.stderr else ""
+        time.sleep(0.1)  # a request the worker had fully sent lands before the re-run looks it up
+
+        report = push_destination(store, settings, spec)
+
+        assert report.error is None and report.dead_lettered == 0
+        check_exactly_once(store, amo, spec)
+        assert len(amo.contacts()) == len(ids)
+    assert killed_mid_push >= trials // 2
