@@ -122,6 +122,9 @@ def _run_pipeline(config: Path) -> None:
             flow_seconds = time.perf_counter() - flow_started
         finally:
             progress_sink.reset(token)
+    if report.skipped:
+        console.print(f"skipped: {report.skipped}", highlight=False)
+        return
     wall = time.perf_counter() - _STARTED
     print_pipeline_report(console, project, report, wall_seconds=wall, flow_seconds=flow_seconds)
     if report.failed:
@@ -341,6 +344,7 @@ def db_upgrade(config: ConfigOption = Path(DEFAULT_PROJECT_FILE)) -> None:
 
 
 # Verbs that live in their own modules register themselves on `app` when imported.
+from crmsync.commands import deploy as _deploy_verbs  # noqa: E402,F401
 from crmsync.commands import migrate as _migrate_verbs  # noqa: E402,F401
 from crmsync.commands import review as _review_verbs  # noqa: E402,F401
 from crmsync.commands import serve as _serve_verbs  # noqa: E402,F401
