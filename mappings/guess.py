@@ -310,8 +310,9 @@ def _one_per_scalar(guesses: list[ColumnGuess]) -> None:
         names.target, names.reason = "full_name", f"{names.reason} (given and family names have their own columns)"
 
 
-def guess_from_spec(spec: MappingSpec, columns: Sequence[str]) -> MappingGuess:
-    """A saved mapping shown the same way as a guess (for `--map` and re-runs)."""
+def guess_from_spec(spec: MappingSpec, columns: Sequence[str],
+                    rows: Sequence[Mapping[str, Any]] = ()) -> MappingGuess:
+    """A saved mapping shown the same way as a guess (for `--map` and re-runs), with sample values."""
     by_column: dict[str, str] = {}
     country = None
     region_from = None
@@ -323,8 +324,9 @@ def guess_from_spec(spec: MappingSpec, columns: Sequence[str]) -> MappingGuess:
         for call in rule.transform:
             if call.name == "phone" and call.options.get("region_from"):
                 region_from = str(call.options["region_from"])
+    samples = {c: [t for t in (_text(r.get(c)) for r in rows[:_SAMPLE]) if t][:3] for c in columns}
     guesses = [ColumnGuess(c, by_column.get(c, SKIP), "from the mapping file" if c in by_column else
-                           "not in the mapping file", [], 1.0) for c in columns]
+                           "not in the mapping file", samples[c], 1.0) for c in columns]
     missing = [c for c in by_column if c not in columns]
     for column in missing:
         guesses.append(ColumnGuess(column, by_column[column], "in the mapping file but not in this file", [], 0.0))

@@ -169,7 +169,7 @@ def migrate(
                           "delete it to guess again)", highlight=False)
         if mapping is not None:
             spec = load_mapping(mapping)
-            _show_mapping(guess_from_spec(spec, table.columns), f"Mapping from {mapping.name}")
+            _show_mapping(guess_from_spec(spec, table.columns, rows), f"Mapping from {mapping.name}")
             if phone_region:
                 spec = spec.model_copy(update={"defaults": {**spec.defaults, "phone_region": phone_region.upper()}})
         else:

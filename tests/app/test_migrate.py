@@ -185,7 +185,7 @@ def test_migration_dedupes_inside_the_file_and_against_the_crm(crm: HubSpotEmula
     writes = crm.write_calls
     with _migration(file, crm, store_url) as again:  # nothing changed: nothing to write
         plan = again.gather() and again.plan()
-        assert plan.writes == 0
+        assert plan.writes == 0, plan.summary()
         assert again.push(plan).error is None
     assert crm.write_calls == writes and len(crm.contacts()) == 5
 
@@ -222,6 +222,26 @@ def test_rerun_after_a_partial_failure_resumes_without_duplicates(crm: HubSpotEm
     assert len(contacts) == 30
     assert sorted(c["email"] for c in contacts) == sorted(f"p{i}@example.ru" for i in range(30))
     assert len({c["crmsync_id"] for c in contacts}) == 30
+
+
+@pytest.mark.emulator
+def test_a_lost_state_file_still_makes_no_duplicates(crm: HubSpotEmulator, tmp_path: Path) -> None:
+    """The file moved to another folder (or its .crmsync.db was deleted): the CRM's contacts are matched again."""
+    file = _write_csv(tmp_path / "people.csv", ROWS)
+    with _migration(file, crm) as migration:
+        migration.gather()
+        assert migration.push(migration.plan()).created == 4
+    moved = tmp_path / "elsewhere"
+    moved.mkdir()
+    file = file.rename(moved / "people.csv")
+    writes = crm.write_calls
+    with _migration(file, crm) as migration:
+        gathered = migration.gather()
+        assert (gathered.customers_in_file, gathered.already_in_crm, gathered.adopted) == (4, 4, 4)
+        plan = migration.plan()
+        assert plan.writes == 0, plan.summary()
+        migration.push(plan)
+    assert len(crm.contacts()) == 4 and crm.write_calls == writes
 
 
 # ---------------------------------------------------------------- the command
