@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from pydantic import ValidationError
 
-from mappings.canonical import Customer, Interaction, SourceRef
+from mappings.canonical import Address, Consent, Customer, Interaction, SourceRef
 from mappings.spec import MappingSpec, Rule
 from mappings.transforms import TRANSFORMS, PersonName, RowContext, TransformError, clean_text
 
-__all__ = ["MapResult", "RowProblem", "map_row"]
+__all__ = ["MapResult", "MappedRow", "RowMapper", "RowProblem", "map_row"]
 
 _LIST_TARGETS = {"emails", "phones", "tags"}
 
@@ -136,3 +136,185 @@ def _build(spec: MappingSpec, values: dict[str, Any], ref: SourceRef,
     except ValidationError as exc:
         reasons = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         return MapResult(None, [RowProblem(None, None, f"invalid value ({reasons})")], warnings)
+
+
+# ---------------------------------------------------------------- many rows of one mapping
+
+# Transforms that are pure functions of their value and options (and, for `phone`, of the
+# `region_from` column): their results can be remembered per distinct input.
+_PURE = frozenset({"trim", "lower", "upper", "email", "phone", "country", "date", "datetime", "int", "bool",
+                   "split", "map", "person_name"})
+_MEMO_LIMIT = 200_000  # distinct inputs remembered per rule before the memo starts over
+_STR_FIELDS = ("full_name", "given_name", "family_name", "patronymic", "company", "job_title", "locale")
+_LIST_FIELDS = ("emails", "phones", "tags")
+_CUSTOMER_KEYS = frozenset({*_STR_FIELDS, *_LIST_FIELDS, "address", "consent", "custom", "birth_date"})
+_ADDRESS_KEYS = tuple(Address.model_fields)
+_CONSENT_KEYS = tuple(Consent.model_fields)
+_NO_IDENTITY = "row has no name, e-mail or phone"
+
+
+@dataclass
+class MappedRow:
+    """One row mapped for the store: the canonical record as JSON-ready data, or the problems."""
+
+    canonical: dict[str, Any] | None
+    problems: list[RowProblem]
+    warnings: list[RowProblem]
+    updated_at: datetime | None = None  # source_updated_at of a customer, occurred_at of an interaction
+
+
+@dataclass
+class _CompiledRule:
+    rule: Rule
+    column: str
+    calls: list[Any]
+    key_columns: tuple[str, ...] | None  # None: not memoisable
+    memo: dict[tuple[Any, ...], tuple[bool, Any]] = field(default_factory=dict)
+
+
+class RowMapper:
+    """map_row for many rows of one mapping, with the same results, made cheap for big files.
+
+    Each rule's transforms run once per distinct input (names, cities, countries and the
+    phones of people who appear twice repeat a lot), and a customer whose values already have
+    their canonical types is written out directly instead of being validated by pydantic
+    again; anything else takes exactly map_row's path. tests/app/test_ingest_fast_path.py
+    holds the two equal.
+    """
+
+    def __init__(self, spec: MappingSpec) -> None:
+        self.spec = spec
+        self.rules = [self._compile(rule) for rule in spec.fields]
+
+    def _compile(self, rule: Rule) -> _CompiledRule:
+        calls = spec_calls = self.spec.transforms_for(rule)
+        keys: tuple[str, ...] | None = tuple(rule.from_)
+        for call in spec_calls:
+            if call.name not in _PURE:
+                keys = None
+                break
+            region_from = call.options.get("region_from") if call.name == "phone" else None
+            if region_from and keys is not None:
+                keys = (*keys, str(region_from))
+        return _CompiledRule(rule, ", ".join(rule.from_), list(calls), keys)
+
+    def _value(self, compiled: _CompiledRule, row: Mapping[str, Any], ctx: RowContext) -> tuple[bool, Any]:
+        key = None
+        if compiled.key_columns is not None:
+            key = tuple(row.get(column) for column in compiled.key_columns)
+            try:
+                return compiled.memo[key]
+            except KeyError:
+                pass
+            except TypeError:  # an unhashable cell value: work it out without the memo
+                key = None
+        value = _raw_value(compiled.rule, row)
+        try:
+            for call in compiled.calls:
+                value = TRANSFORMS[call.name](value, call.options, ctx)
+            outcome: tuple[bool, Any] = (True, value)
+        except TransformError as exc:
+            outcome = (False, str(exc))
+        if key is not None:
+            if len(compiled.memo) >= _MEMO_LIMIT:
+                compiled.memo.clear()
+            compiled.memo[key] = outcome
+        return outcome
+
+    def map(self, row: Mapping[str, Any], source: str, stream: str, record_id: str) -> MappedRow:
+        """Map one row; the same problems, warnings and canonical data as map_row gives."""
+        spec = self.spec
+        ctx = RowContext(row=row, defaults=spec.defaults)
+        values: dict[str, Any] = {}
+        problems: list[RowProblem] = []
+        warnings: list[RowProblem] = []
+        for compiled in self.rules:
+            rule = compiled.rule
+            if rule.when and not _applies(rule, row):
+                continue
+            ok, value = self._value(compiled, row, ctx)
+            if not ok:
+                problem = RowProblem(compiled.column, rule.to, value)
+                (problems if rule.on_error == "quarantine" else warnings).append(problem)
+                continue
+            if spec.entity == "interaction" and rule.to in ("phone", "email") and isinstance(value, list):
+                value = value[0] if value else None
+            _assign(values, rule.to, value)
+        if problems:
+            return MappedRow(None, problems, warnings)
+        if spec.entity == "customer":
+            _finish_customer(values)
+            canonical = _plain_customer(values, source, stream, record_id)
+            if canonical is not None:
+                if not (canonical["emails"] or canonical["phones"] or canonical["full_name"]
+                        or canonical["family_name"]):
+                    return MappedRow(None, [RowProblem(None, None, _NO_IDENTITY)], warnings)
+                return MappedRow(canonical, [], warnings)
+        ref = SourceRef(source=source, stream=stream, source_record_id=record_id)
+        result = _build(spec, values, ref, warnings)
+        if result.record is None:
+            return MappedRow(None, result.problems, result.warnings)
+        record = result.record
+        updated = getattr(record, "source_updated_at", None) or getattr(record, "occurred_at", None)
+        return MappedRow(record.model_dump(mode="json"), [], result.warnings, updated)
+
+
+def _str_or_none(value: Any) -> bool:
+    return value is None or type(value) is str
+
+
+def _plain_customer(values: dict[str, Any], source: str, stream: str, record_id: str) -> dict[str, Any] | None:
+    """Customer(ref=SourceRef(...), **values).model_dump(mode="json") for values already of their types; else None.
+
+    pydantic would return such values unchanged, so writing them out directly gives the same
+    data. Anything it might convert or refuse (dates and times, numbers, unknown keys) is None,
+    and the caller validates it the slow way.
+    """
+    if not values.keys() <= _CUSTOMER_KEYS:
+        return None
+    out: dict[str, Any] = {
+        "ref": {"source": source, "stream": stream, "source_record_id": record_id},
+        "source_updated_at": None,
+    }
+    for name in ("full_name", "given_name", "family_name", "patronymic"):
+        value = values.get(name)
+        if not _str_or_none(value):
+            return None
+        out[name] = value
+    for name in ("emails", "phones"):
+        items = values.get(name, [])
+        if type(items) is not list or not all(type(item) is str for item in items):
+            return None
+        out[name] = list(items)
+    for name in ("company", "job_title"):
+        value = values.get(name)
+        if not _str_or_none(value):
+            return None
+        out[name] = value
+    address = values.get("address", {})
+    if type(address) is not dict or not address.keys() <= set(_ADDRESS_KEYS) \
+            or not all(type(v) is str for v in address.values()):
+        return None
+    out["address"] = {key: address.get(key) for key in _ADDRESS_KEYS}
+    birth = values.get("birth_date")
+    if birth is not None and type(birth) is not date:
+        return None
+    out["birth_date"] = None if birth is None else birth.isoformat()
+    locale = values.get("locale")
+    if not _str_or_none(locale):
+        return None
+    out["locale"] = locale
+    consent = values.get("consent", {})
+    if type(consent) is not dict or not consent.keys() <= set(_CONSENT_KEYS) \
+            or not all(type(v) is bool for v in consent.values()):
+        return None
+    out["consent"] = {key: consent.get(key) for key in _CONSENT_KEYS}
+    tags = values.get("tags", [])
+    if type(tags) is not list or not all(type(item) is str for item in tags):
+        return None
+    out["tags"] = list(tags)
+    custom = values.get("custom", {})
+    if type(custom) is not dict or not all(type(k) is str and type(v) is str for k, v in custom.items()):
+        return None
+    out["custom"] = dict(custom)
+    return out

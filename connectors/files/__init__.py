@@ -9,7 +9,7 @@ from connectors.files.model import BadRow, FileReadError, Row, Table
 from connectors.files.readers import list_sheets, read_table
 
 if TYPE_CHECKING:
-    from connectors.files.source import FilesSource, FileStream, iter_airbyte_messages
+    from connectors.files.source import FilesSource, FileStream, iter_airbyte_messages, iter_record_batches
 
 __all__ = [
     "BadRow",
@@ -22,12 +22,13 @@ __all__ = [
     "Row",
     "Table",
     "iter_airbyte_messages",
+    "iter_record_batches",
     "list_sheets",
     "parse_config",
     "read_table",
 ]
 
-_SOURCE_NAMES = frozenset({"FilesSource", "FileStream", "iter_airbyte_messages"})
+_SOURCE_NAMES = frozenset({"FilesSource", "FileStream", "iter_airbyte_messages", "iter_record_batches"})
 
 
 def __getattr__(name: str) -> Any:
