@@ -11,6 +11,11 @@ adopt, plan, push) with the emulator in this process at `rate-max` requests per 
 `interval-ms`. Reported: seconds per step, requests and 429s, contacts created and updated,
 and the checks that matter: contacts in the CRM = people, no person twice, none missing; then a
 second run (expected: zero write calls).
+
+Measured (2 shared cores, SQLite store, defaults: 4,000 people in 5,000 rows, 800 already in the
+CRM, 100 requests per 10 s): first run 27.9 s (guess 1.5, read file + CRM and match 21.3, plan 1.1,
+push 4.1 s: 3,200 created, 800 updated, 41 write calls, 0 answered 429); 4,000 contacts, no person
+twice, none missing; second run 0 write calls (28.3 s, nearly all re-reading the file and the CRM).
 """
 
 from __future__ import annotations
