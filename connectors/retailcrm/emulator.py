@@ -5,6 +5,12 @@ strings (`customer=<json>`, `customers=<json array>`). It refuses what RetailCRM
 missing or wrong key (401), a `limit` other than 20/50/100, an upload of more than 50, invalid
 e-mails and taken externalIds (per customer in an upload: HTTP 460 with `failedCustomers`), and
 more than `rate_per_second` requests per key (503). Fault switches as in the other emulators.
+
+Corporate customers live under `/customers-corporate` (list, create). Every change is written
+to a history (`/customers/history`, `/customers-corporate/history`: `filter[sinceId]`,
+`startDate`, `endDate`, `customerId`, ids ascending): `created: true` for a new customer, one
+entry per changed field, `deleted: true` for a customer removed by `/customers/combine` (or by
+`delete()` here, as if someone deleted it in the web interface).
 """
 
 from __future__ import annotations
@@ -30,8 +36,15 @@ log = logging.getLogger(__name__)
 Reply = tuple[int, dict[str, Any]]
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _ROUTE = re.compile(r"^/api/v5/customers(?:/([^/]+))?(?:/(edit))?$")
+_CORPORATE = re.compile(r"^/api/v5/customers-corporate(?:/(create|history))?$")
+_HISTORY = "/api/v5/customers/history"
+SUITE_FAULTS = ("429", "503", "500", "502", "timeout", "drop")  # what the shared connector suite injects
 UPLOAD_LIMIT = 50
 _AFTER = frozenset({"500", "timeout", "drop"})
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _fail(status: int, message: str, errors: dict[str, str] | None = None, **extra: Any) -> Reply:
@@ -50,12 +63,33 @@ class RetailSettings:
 
 
 @dataclass
+class Targeted:
+    """`count` faults of one kind for one route (`GET /api/v5/customers`; None: any)."""
+
+    kind: str
+    count: int
+    route: str | None
+    retry_after: float | None = None
+
+
+@dataclass
 class Faults:
+    targeted: deque[Targeted] = field(default_factory=deque)
     queued: deque[str] = field(default_factory=deque)
     rate: float = 0.0
     kinds: tuple[str, ...] = ("503", "500", "timeout", "drop", "drop_before")
     rng: random.Random = field(default_factory=lambda: random.Random(5))
     fired: Counter[str] = field(default_factory=Counter)
+
+    def take_targeted(self, route: str) -> Targeted | None:
+        for fault in self.targeted:
+            if fault.route in (None, route):
+                fault.count -= 1
+                if fault.count <= 0:
+                    self.targeted.remove(fault)
+                self.fired[fault.kind] += 1
+                return fault
+        return None
 
     def next(self) -> str | None:
         fault = self.queued.popleft() if self.queued else (
@@ -73,9 +107,14 @@ class RetailCrmEmulator:
         self.settings = settings or RetailSettings()
         self.faults = Faults()
         self.calls: Counter[str] = Counter()
+        self.status_counts: Counter[int] = Counter()  # every answer's HTTP status, rate-limit refusals included
         self.customers: dict[int, dict[str, Any]] = {}
+        self.corporate: dict[int, dict[str, Any]] = {}
+        self.history: dict[str, list[dict[str, Any]]] = {"customers": [], "corporate": []}
         self._next_id = 1200
+        self._next_history = 0
         self._window: deque[float] = deque()
+        self._windows: list[tuple[int, float, str | None, deque[float]]] = []  # limit_rate(): extra limits
         self._lock = threading.RLock()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
         self._server.daemon_threads = True
@@ -97,12 +136,127 @@ class RetailCrmEmulator:
         with self._lock:
             self.settings = settings or RetailSettings()
             self.faults, self.customers, self._next_id = Faults(), {}, 1200
+            self.corporate, self.history, self._next_history = {}, {"customers": [], "corporate": []}, 0
             self.calls.clear()
+            self.status_counts.clear()
             self._window.clear()
+            self._windows.clear()
 
     @property
     def write_calls(self) -> int:
         return sum(n for route, n in self.calls.items() if route.startswith("POST"))
+
+    # ------------------------------------------------------------ the connector suite's switches
+
+    def inject(self, kind: str, *, count: int = 1, retry_after: float | None = None, delay: float = 5.0,
+               group: str | None = None) -> None:
+        """Fail the next `count` requests of route `group` ("GET /api/v5/customers/history"; None: any)."""
+        if kind not in SUITE_FAULTS:
+            raise ValueError(f"unknown fault {kind!r}; one of {', '.join(SUITE_FAULTS)}")
+        with self._lock:
+            if kind == "timeout":
+                self.settings.stall_seconds = delay
+            self.faults.targeted.append(Targeted(kind, count, group, retry_after))
+
+    def limit_rate(self, limit: int, window: float = 1.0, group: str | None = None) -> None:
+        """Refuse requests (of route `group`, or any) beyond `limit` per `window` s with 503, as over the API limit."""
+        with self._lock:
+            self._windows.append((limit, window, group, deque()))
+
+    def clear_faults(self) -> None:
+        """Drop pending faults and the limits limit_rate() added (`rate_per_second` stays)."""
+        with self._lock:
+            self.faults.targeted.clear()
+            self.faults.queued.clear()
+            self.faults.rate = 0.0
+            self._windows.clear()
+
+    def count(self, group: str | None = None) -> int:
+        """Requests admitted (of route `group`, or all)."""
+        with self._lock:
+            return self.calls[group] if group else sum(self.calls.values())
+
+    def _within_windows(self, route: str, now: float) -> bool:
+        for limit, window, group, hits in self._windows:
+            if group in (None, route):
+                while hits and hits[0] <= now - window:
+                    hits.popleft()
+                if len(hits) >= limit:
+                    return False
+        for _limit, _window, group, hits in self._windows:
+            if group in (None, route):
+                hits.append(now)
+        return True
+
+    # ------------------------------------------------------------ history
+
+    def _log(self, kind: str, record: dict[str, Any], **entry: Any) -> None:
+        self._next_history += 1
+        brief = {"id": record["id"], "externalId": record.get("externalId"), "site": record.get("site")}
+        self.history[kind].append({"id": self._next_history, "createdAt": _now(), "source": "api",
+                                   "customer": json.loads(json.dumps(record)) if entry.get("created") else brief,
+                                   **entry})
+
+    def delete(self, customer_id: int, kind: str = "customers") -> None:
+        """Remove a customer (or, with kind="corporate", a corporate customer) as the web interface would."""
+        with self._lock:
+            pool = self.customers if kind == "customers" else self.corporate
+            record = pool.pop(customer_id)
+            self._log(kind, record, deleted=True, field="id", oldValue=customer_id, newValue=None)
+
+    def _history(self, kind: str, query: dict[str, Any]) -> Reply:
+        limit = int(str(query.get("limit") or 20))
+        if limit not in (20, 50, 100):
+            return _fail(400, "Errors in the input parameters", {"limit": "This value should be 20, 50 or 100."})
+        page = max(1, int(str(query.get("page") or 1)))
+        filters = query.get("filter") or {}
+        entries = self.history[kind]
+        if filters.get("sinceId"):
+            entries = [e for e in entries if e["id"] > int(filters["sinceId"])]
+        if filters.get("customerId"):
+            entries = [e for e in entries if e["customer"]["id"] == int(filters["customerId"])]
+        if filters.get("startDate"):
+            entries = [e for e in entries if e["createdAt"] >= str(filters["startDate"])]
+        if filters.get("endDate"):
+            entries = [e for e in entries if e["createdAt"] <= str(filters["endDate"])]
+        pages = max(1, -(-len(entries) // limit))
+        return 200, {"success": True, "generatedAt": _now(), "history": entries[(page - 1) * limit:page * limit],
+                     "pagination": {"limit": limit, "totalCount": len(entries), "currentPage": page,
+                                    "totalPageCount": pages}}
+
+    def _combine(self, form: dict[str, Any]) -> Reply:
+        try:
+            merged, result = json.loads(form.get("customers") or "[]"), json.loads(form.get("resultCustomer") or "{}")
+        except ValueError:
+            return _fail(400, "Parameters 'customers' and 'resultCustomer' must be JSON")
+        survivor = self._by(str((result or {}).get("id")), "id")
+        if survivor is None or not isinstance(merged, list):
+            return _fail(400, "Errors in the input parameters", {"resultCustomer": "Customer not found"})
+        for item in merged:
+            target = self._by(str((item or {}).get("id")), "id")
+            if target is not None and target is not survivor:
+                del self.customers[target["id"]]
+                self._log("customers", target, deleted=True, combinedTo={"id": survivor["id"]}, field="id",
+                          oldValue=target["id"], newValue=None)
+        return 200, {"success": True}
+
+    def _corporate(self, method: str, action: str | None, query: dict[str, Any], form: dict[str, Any]) -> Reply:
+        if method == "GET" and action == "history":
+            return self._history("corporate", query)
+        if method == "GET" and action is None:
+            status, body = self._list(query, self.corporate)
+            if status == 200:
+                body["customersCorporate"] = body.pop("customers")
+            return status, body
+        if method == "POST" and action == "create":
+            try:
+                company = json.loads(form.get("customerCorporate") or "null")
+            except ValueError:
+                return _fail(400, "Parameter 'customerCorporate' is not valid JSON")
+            if not isinstance(company, dict):
+                return _fail(400, "Errors in the entity format", {"customerCorporate": "must be a JSON object"})
+            return 201, {"success": True, "id": self._store(company, None, kind="corporate")["id"]}
+        return _fail(405, "Method not allowed")
 
     # ------------------------------------------------------------ customers
 
@@ -123,12 +277,15 @@ class RetailCrmEmulator:
             problems["externalId"] = f"Customer with externalId \"{external}\" already exists."
         return problems
 
-    def _store(self, customer: dict[str, Any], existing: dict[str, Any] | None) -> dict[str, Any]:
+    def _store(self, customer: dict[str, Any], existing: dict[str, Any] | None,
+               kind: str = "customers") -> dict[str, Any]:
+        created = existing is None
         if existing is None:
             self._next_id += 1
-            existing = {"id": self._next_id, "createdAt": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"),
-                        "site": self.settings.site, "vip": False, "bad": False}
-            self.customers[self._next_id] = existing
+            existing = {"id": self._next_id, "createdAt": _now(), "site": self.settings.site, "vip": False,
+                        "bad": False}
+            (self.customers if kind == "customers" else self.corporate)[self._next_id] = existing
+        before = json.loads(json.dumps(existing))
         for name, value in customer.items():
             if name == "id":
                 continue
@@ -136,15 +293,21 @@ class RetailCrmEmulator:
                 existing[name].update(value)
             else:
                 existing[name] = value
+        if created:
+            self._log(kind, existing, created=True, field="id", oldValue=None, newValue=existing["id"])
+        else:
+            for name in customer:
+                if name != "id" and before.get(name) != existing.get(name):
+                    self._log(kind, existing, field=name, oldValue=before.get(name), newValue=existing.get(name))
         return existing
 
-    def _list(self, query: dict[str, Any]) -> Reply:
+    def _list(self, query: dict[str, Any], pool: dict[int, dict[str, Any]] | None = None) -> Reply:
         limit = int(str(query.get("limit") or 20))
         if limit not in (20, 50, 100):
             return _fail(400, "Errors in the input parameters", {"limit": "This value should be 20, 50 or 100."})
         page = max(1, int(str(query.get("page") or 1)))
         filters = query.get("filter") or {}
-        hits = sorted(self.customers.values(), key=lambda c: c["id"])
+        hits = sorted((self.customers if pool is None else pool).values(), key=lambda c: c["id"])
         if filters.get("externalIds"):
             wanted = set(filters["externalIds"])
             hits = [c for c in hits if c.get("externalId") in wanted]
@@ -182,6 +345,13 @@ class RetailCrmEmulator:
         return 201, {"success": True, "uploadedCustomers": uploaded}
 
     def route(self, method: str, path: str, query: dict[str, Any], form: dict[str, Any]) -> Reply:
+        corporate = _CORPORATE.match(path)
+        if corporate is not None:
+            return self._corporate(method, corporate.group(1), query, form)
+        if path == _HISTORY:
+            return self._history("customers", query) if method == "GET" else _fail(405, "Method not allowed")
+        if path == "/api/v5/customers/combine" and method == "POST":
+            return self._combine(form)
         found = _ROUTE.match(path)
         if found is None:
             return _fail(404, "API method not found")
@@ -220,8 +390,9 @@ class RetailCrmEmulator:
             return 200, {"success": True, "id": self._store(customer, existing)["id"], "state": "updated"}
         return _fail(404, "API method not found")
 
-    def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> tuple[Reply | None,
-                                                                                                str | None]:
+    def handle(self, method: str, target: str, headers: dict[str, str], body: bytes,
+               extra: dict[str, str] | None = None) -> tuple[Reply | None, str | None]:
+        """Answer one request; `extra` (if given) receives response headers such as Retry-After."""
         parts = urlsplit(target)
         query = decode(parts.query)
         key = headers.get("x-api-key") or query.get("apiKey")
@@ -233,12 +404,18 @@ class RetailCrmEmulator:
             now = time.monotonic()
             while self._window and self._window[0] <= now - 1.0:
                 self._window.popleft()
-            if len(self._window) >= self.settings.rate_per_second:
+            route = parts.path.rstrip("/")
+            label = f"{method} {re.sub(r'/customers/[^/]+/edit', '/customers/*/edit', route)}"
+            if len(self._window) >= self.settings.rate_per_second or not self._within_windows(label, now):
                 return _fail(503, "Service temporarily unavailable: too many requests"), None
             self._window.append(now)
-            fault = self.faults.next()
-            route = parts.path.rstrip("/")
-            self.calls[f"{method} {re.sub(r'/customers/[^/]+/edit', '/customers/*/edit', route)}"] += 1
+            targeted = self.faults.take_targeted(label)
+            fault = targeted.kind if targeted else self.faults.next()
+            self.calls[label] += 1
+        if targeted is not None and targeted.kind in ("429", "502"):
+            if targeted.retry_after is not None and extra is not None:
+                extra["Retry-After"] = f"{targeted.retry_after:g}"
+            return _fail(int(targeted.kind), "Too many requests" if targeted.kind == "429" else "Bad gateway"), None
         if fault == "drop_before":
             return None, "drop"
         if fault == "503":
@@ -259,7 +436,8 @@ def _handler_for(emulator: RetailCrmEmulator) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             headers = {k.lower(): v for k, v in self.headers.items()}
-            reply, fault = emulator.handle(self.command, self.path, headers, body)
+            extra: dict[str, str] = {}
+            reply, fault = emulator.handle(self.command, self.path, headers, body, extra)
             if fault == "drop" or reply is None:
                 self.close_connection = True
                 self.connection.close()
@@ -267,10 +445,14 @@ def _handler_for(emulator: RetailCrmEmulator) -> type[BaseHTTPRequestHandler]:
             if fault == "timeout":
                 time.sleep(emulator.settings.stall_seconds)
             status, payload = reply
+            with emulator._lock:
+                emulator.status_counts[status] += 1
             data = json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(data)))
+            for name, value in extra.items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(data)
 
