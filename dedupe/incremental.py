@@ -115,6 +115,10 @@ class IncrementalIndex:
         bits = self.matcher._bits(self.table, self.comparisons, a, b, levels, self.counts)  # noqa: SLF001
         probability = self.matcher.probability(bits)
         forbidden = {tuple(sorted(p)) for p in cannot_link}
+        apart: dict[int, set[int]] = defaultdict(set)
+        for x, y in forbidden:
+            apart[x].add(y)
+            apart[y].add(x)
         keys = self.table.keys
         placed: dict[int, Placement] = {}
         suggestions: list[tuple[int, int, float, str]] = []
@@ -128,7 +132,8 @@ class IncrementalIndex:
             sentence = explain_levels(self.comparisons, levels[e], bits[e])
             label_x, label_y = self.labels[x], self.labels[y]
             if p >= settings.auto_merge and label_y == -1 and label_x != -1 \
-                    and self.sizes[label_x] < settings.max_cluster:
+                    and self.sizes[label_x] < settings.max_cluster \
+                    and not self._kept_apart(int(keys[y]), label_x, apart):
                 self._place(y, label_x, p, sentence, placed, joined=x < start)
             elif p >= settings.auto_merge and label_y == -1 and label_x == -1:
                 self._place(x, self.next_label, p, sentence, placed, joined=False)
@@ -141,6 +146,13 @@ class IncrementalIndex:
                 self._place(i, self.next_label, 0.0, "no existing customer is similar enough", placed, joined=False)
                 self.next_label += 1
         return [placed[i] for i in range(start, len(self.table))], suggestions
+
+    def _kept_apart(self, key: int, label: int, apart: dict[int, set[int]]) -> bool:
+        """Whether a cannot-link pair would end up in one customer (a person said they differ)."""
+        if key not in apart:
+            return False
+        members = {int(self.table.keys[i]) for i, lab in enumerate(self.labels) if lab == label}
+        return bool(apart[key] & members)
 
     def _place(self, i: int, label: int, probability: float, sentence: str, placed: dict[int, Placement],
                *, joined: bool) -> None:

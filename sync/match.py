@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import time
 import uuid
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dedupe import Matcher, MatchRecord
+from dedupe.engine import ProbabilisticMatcher
+from dedupe.features import build_features
 from dedupe.golden import MANUAL, assign_golden_ids, honour_manual, survive
+from dedupe.incremental import IncrementalIndex
+from dedupe.model import MatchModel
 from dedupe.survivorship import Pin, SurvivorshipRules
 from mappings import Customer, content_hash
 from sync.store import (
@@ -35,11 +43,24 @@ from sync.store import (
     save_golden,
     set_links,
 )
+from sync.store.match_state import (
+    active_golden_ids,
+    changed_since,
+    deleted_linked,
+    last_version_id,
+    load_match_state,
+    save_match_state,
+)
+from sync.store.review import list_suggestion_rows
 
-__all__ = ["MatchReport", "match_store"]
+__all__ = ["MatchReport", "match_store", "settings_fingerprint"]
 
 log = logging.getLogger(__name__)
 _ATTEMPTS = 3
+# records versioned this long before the last match began are matched again: an ingest that was
+# committing while that match read the store is not missed (matching a record twice is harmless)
+_WATERMARK_SLACK = timedelta(minutes=2)
+_STATE_VERSION = 1  # bump when what is saved, or how features are built, changes: forces a full run
 
 
 @dataclass
@@ -62,6 +83,18 @@ class MatchReport:
     engine: dict[str, Any] = field(default_factory=dict)  # settings, trained model, blocking figures
     survivorship: dict[str, Any] = field(default_factory=dict)  # the rules golden values were built with
     erased_flagged: int = 0  # re-ingested records of erased people, quarantined instead of matched
+    mode: str = "full"  # 'full' (every record clustered) or 'incremental' (only new and changed records)
+    records_matched: int = 0  # records the engine placed this run (all of them on a full run)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def settings_fingerprint(matcher: Matcher, rules: SurvivorshipRules) -> str | None:
+    """What decides clusters and golden values, hashed; None for matchers without saved state."""
+    if not isinstance(matcher, ProbabilisticMatcher):
+        return None
+    text = json.dumps({"v": _STATE_VERSION, "settings": asdict(matcher.settings), "survivorship": rules.to_dict()},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -74,8 +107,12 @@ class _PeopleChanged(RuntimeError):
 
 
 def match_store(store: Store, matcher: Matcher, *, run_id: str | None = None,
-                survivorship: SurvivorshipRules | None = None) -> MatchReport:
-    """Cluster every live customer record, keep golden ids stable, write only what changed.
+                survivorship: SurvivorshipRules | None = None, full: bool = False) -> MatchReport:
+    """Match the store's customer records into golden records, keep golden ids stable, write only what changed.
+
+    With the probabilistic engine, only new and changed records are matched against the existing
+    golden records (with the model the last full run trained); the first run, a run after the
+    matching or survivorship settings changed, and `full=True` cluster every record.
 
     People's decisions win: records a person merged or split stay where they put them, pins
     hold, rejected pairs stay apart. If a person changes golden records while the engine runs,
@@ -84,6 +121,10 @@ def match_store(store: Store, matcher: Matcher, *, run_id: str | None = None,
     rules = survivorship or SurvivorshipRules()
     for attempt in range(1, _ATTEMPTS + 1):
         try:
+            if not full:
+                report = _match_incremental(store, matcher, run_id, rules)
+                if report is not None:
+                    return report
             return _match_once(store, matcher, run_id, rules)
         except _PeopleChanged:
             log.info("match: golden records were changed by a person during attempt %d; matching again", attempt)
@@ -111,6 +152,7 @@ def _match_once(store: Store, matcher: Matcher, run_id: str | None, rules: Survi
     now = datetime.now(UTC)
     with store.session() as session:
         generation = review_generation(session)
+        last_version = last_version_id(session)
         # Links of deleted source records are kept on purpose: if the record comes back, it votes
         # for its old golden id and the id survives the round trip.
         stored = load_customer_records(session)
@@ -195,6 +237,194 @@ def _match_once(store: Store, matcher: Matcher, run_id: str | None, rules: Survi
         append_personal_audit(session, audit, now=now)  # personal values sealed: erasure can make them unreadable
         report.interactions_attached = attach_interactions(session, by_phone, by_email)
         report.golden_total = len(clusters)
+        report.records_matched = len(records)
+        _save_state(session, matcher, rules, now, last_version)
     log.info("match: %d records → %d golden (%d new, %d changed, %d retired)", report.records,
              report.golden_total, report.golden_new, report.golden_changed, report.golden_retired)
     return report
+
+
+def _save_state(session: Any, matcher: Matcher, rules: SurvivorshipRules, started: datetime,
+                last_version: int) -> None:
+    """After a match: what the next incremental run starts from (model, fingerprint, watermarks)."""
+    fingerprint = settings_fingerprint(matcher, rules)
+    model = getattr(matcher, "model", None)
+    if fingerprint is None or model is None:
+        return
+    save_match_state(session, {"fingerprint": fingerprint, "model": model.to_dict(),
+                               "watermark": (started - _WATERMARK_SLACK).isoformat(),
+                               "last_version": last_version,
+                               "deleted": sorted(deleted_linked(session))})
+
+
+def _match_incremental(store: Store, matcher: Matcher, run_id: str | None,
+                       rules: SurvivorshipRules) -> MatchReport | None:
+    """Place only new and changed records; None when a full run is needed instead."""
+    fingerprint = settings_fingerprint(matcher, rules)
+    if fingerprint is None:
+        return None
+    assert isinstance(matcher, ProbabilisticMatcher)
+    with store.session() as session:
+        state = load_match_state(session)
+    if not state or state.get("fingerprint") != fingerprint:
+        return None  # first run, or the settings changed: cluster everything
+    report = MatchReport(survivorship=rules.to_dict(), mode="incremental")
+    actor = f"flow:{run_id}" if run_id else "system"
+    report.erased_flagged = _flag_erased(store, run_id, actor)
+    now = datetime.now(UTC)
+    mark = time.perf_counter()
+    with store.session() as session:
+        generation = review_generation(session)
+        stored = {row.pk: row for row in load_customer_records(session)}
+        links = current_links(session)
+        manual = manual_links(session)
+        active = active_golden_ids(session)
+        last_version = last_version_id(session)
+        changed = changed_since(session, datetime.fromisoformat(state["watermark"]),
+                                int(state.get("last_version", 0))) & stored.keys()
+        previously_deleted = set(state.get("deleted", []))
+        deleted_now = deleted_linked(session)
+        restored = previously_deleted & stored.keys()
+        gone = deleted_now - previously_deleted
+        # records to place: never linked, changed since, back from deletion, or linked to a retired record
+        todo = sorted(pk for pk in stored if pk not in manual and (
+            pk not in links or pk in changed or pk in restored or links[pk] not in active))
+        touched = {links[pk] for pk in (set(todo) | changed | restored | gone) if pk in links}
+        placed_pks = set(todo)
+        existing = [pk for pk in stored if pk in links and pk not in placed_pks and links[pk] in active]
+        report.records = len(stored)
+        report.timings["load"] = time.perf_counter() - mark
+        if not todo and not touched:
+            report.golden_total = len(active)
+            report.interactions_attached = _attach(session, stored, links)
+            _save_state(session, matcher, rules, now, last_version)
+            return report
+        mark = time.perf_counter()
+        matcher.model = MatchModel(**state["model"])
+        ids = sorted({links[pk] for pk in existing})
+        label_of = {golden_id: i for i, golden_id in enumerate(ids)}
+        table = build_features([_customer(stored[pk]) for pk in existing], existing,
+                               identifiers=matcher.settings.identifiers)
+        index = IncrementalIndex(matcher, table, [label_of[links[pk]] for pk in existing])
+        report.timings["index"] = time.perf_counter() - mark
+        mark = time.perf_counter()
+        cannot_link = load_cannot_links(session)
+        placements, suggested = index.add([MatchRecord(pk, _customer(stored[pk]), stored[pk].first_seen_at)
+                                           for pk in todo], cannot_link)
+        report.timings["add"] = time.perf_counter() - mark
+        report.records_matched = len(todo)
+        # a new cluster keeps the golden id most of its records had, if that id has no other records left
+        fresh: dict[int, list[int]] = defaultdict(list)
+        for placement in placements:
+            if placement.cluster >= len(ids):
+                fresh[placement.cluster].append(placement.key)
+        taken = set(ids)
+        golden_of_label = dict(enumerate(ids))
+        for label, keys in sorted(fresh.items(), key=lambda item: (-len(item[1]), min(item[1]))):
+            votes = Counter(links[k] for k in keys if k in links and links[k] not in taken)
+            chosen = min(votes, key=lambda g: (-votes[g], g)) if votes else str(uuid.uuid4())
+            taken.add(chosen)
+            golden_of_label[label] = chosen
+        if lock_for_match(session) != generation:
+            raise _PeopleChanged
+        new_links = dict(links)
+        link_rows: list[LinkIn] = []
+        for placement in placements:
+            golden_id = golden_of_label[placement.cluster]
+            new_links[placement.key] = golden_id
+            touched.add(golden_id)
+            method = "probabilistic" if placement.probability > 0 else "new"
+            link_rows.append(LinkIn(source_record_pk=placement.key, golden_id=golden_id,
+                                    score=round(placement.probability, 6) if method != "new" else 1.0,
+                                    method=method, explanation={"sentence": placement.explanation},
+                                    decided_by="system"))
+        # golden records first: links point at them
+        _rebuild_golden(session, sorted(touched), stored, new_links, rules, actor, run_id, now, report)
+        report.links_changed = set_links(session, link_rows, now=now)
+        # new suggestions join the pending queue; the ones already waiting stay
+        pending = list_suggestion_rows(session, {"pending"})
+        items = [SuggestionIn(row.golden_a, row.golden_b, row.score, row.explanation) for row in pending]
+        fresh_items = [SuggestionIn(new_links[a], new_links[b], round(p, 6), {"sentence": why, "reason": "uncertain",
+                                                                            "record_a": a, "record_b": b})
+                       for a, b, p, why in suggested if a in new_links and b in new_links
+                       and new_links[a] != new_links[b]]
+        reopened = reopen_rejected(session, [(s.golden_a, s.golden_b) for s in fresh_items])
+        for suggestion_id in reopened:
+            append_audit(session, actor=actor, action="suggestion.reopen", entity_type="merge_suggestion",
+                         entity_id=str(suggestion_id), run_id=run_id,
+                         reason="one side gained a source record since the rejection")
+        report.suggestions_reopened = len(reopened)
+        report.suggestions_new, _ = replace_pending_suggestions(session, items + fresh_items, now=now)
+        report.suggestions_pending = len({tuple(sorted((s.golden_a, s.golden_b))) for s in items + fresh_items})
+        report.interactions_attached = _attach(session, stored, new_links)
+        report.golden_total = len(active_golden_ids(session))
+        report.engine = {"mode": "incremental", "records_placed": len(todo), "timings": dict(report.timings),
+                         "settings": asdict(matcher.settings), "model": state["model"]}
+        _save_state(session, matcher, rules, now, last_version)
+    log.info("match (incremental): %d new or changed of %d records; %d golden new, %d changed, %d retired",
+             len(todo), report.records, report.golden_new, report.golden_changed, report.golden_retired)
+    return report
+
+
+def _customer(row: Any) -> Customer:
+    return Customer.model_validate(row.canonical)
+
+
+def _rebuild_golden(session: Any, golden_ids: list[str], stored: dict[int, Any], links: dict[int, str],
+                    rules: SurvivorshipRules, actor: str, run_id: str | None, now: datetime,
+                    report: MatchReport) -> None:
+    """Survivorship again for the golden records whose members changed; retire the emptied ones."""
+    wanted = set(golden_ids)
+    members: dict[str, list[int]] = defaultdict(list)
+    for pk, golden_id in links.items():
+        if golden_id in wanted and pk in stored:
+            members[golden_id].append(pk)
+    existing = load_golden(session, golden_ids)
+    pins = {golden_id: {f: Pin(p.value, p.pinned_by, p.pinned_at) for f, p in fields.items()}
+            for golden_id, fields in load_pins(session, golden_ids).items()}
+    audit: list[dict[str, Any]] = []
+    for golden_id in golden_ids:
+        keys = sorted(members.get(golden_id, []))
+        if not keys:
+            if golden_id in existing:
+                retire_golden(session, golden_id, now=now)
+                audit.append({"actor": actor, "action": "golden.retire", "entity_id": golden_id,
+                              "before": existing[golden_id].fields, "run_id": run_id,
+                              "reason": "no source records left in it"})
+                report.golden_retired += 1
+            continue
+        records = [MatchRecord(pk, _customer(stored[pk]), stored[pk].first_seen_at) for pk in keys]
+        values = survive(records, rules, pins.get(golden_id))
+        digest = content_hash({"fields": values.fields, "provenance": values.provenance})
+        outcome = save_golden(session, golden_id, fields=values.fields, provenance=values.provenance,
+                              content_hash=digest, now=now)
+        if outcome == "new":
+            report.golden_new += 1
+            audit.append({"actor": actor, "action": "golden.create", "entity_id": golden_id,
+                          "after": values.fields, "run_id": run_id, "reason": f"{len(keys)} source record(s)"})
+        elif outcome == "changed":
+            report.golden_changed += 1
+            previous = existing[golden_id].fields if golden_id in existing else {}
+            before, after = _diff(previous, values.fields)
+            audit.append({"actor": actor, "action": "golden.update", "entity_id": golden_id, "before": before,
+                          "after": after, "run_id": run_id,
+                          "reason": None if after else "same values; their provenance changed"})
+        else:
+            report.golden_unchanged += 1
+    append_personal_audit(session, audit, now=now)
+
+
+def _attach(session: Any, stored: dict[int, Any], links: dict[int, str]) -> int:
+    """Interactions to golden records by the phones and e-mails of their live source records."""
+    by_phone: dict[str, str] = {}
+    by_email: dict[str, str] = {}
+    for pk in sorted(stored):
+        golden_id = links.get(pk)
+        if golden_id is None:
+            continue
+        canonical = stored[pk].canonical
+        for phone in canonical.get("phones") or []:
+            by_phone.setdefault(phone, golden_id)
+        for email in canonical.get("emails") or []:
+            by_email.setdefault(email, golden_id)
+    return attach_interactions(session, by_phone, by_email)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from sync.store.models import GoldenRecord, Link, SourceRecord, SourceRecordVersion
 from sync.store.records import get_state, save_state
 
-__all__ = ["active_golden_ids", "changed_since", "deleted_linked", "load_match_state", "save_match_state"]
+__all__ = ["active_golden_ids", "changed_since", "deleted_linked", "last_version_id", "load_match_state",
+           "save_match_state"]
 
 # kept beside the connectors' checkpoints, under a source name no connector uses
 _SOURCE, _STREAM = "crmsync:match", "golden"
@@ -27,13 +28,27 @@ def save_match_state(session: Session, state: dict[str, Any]) -> None:
     save_state(session, _SOURCE, _STREAM, state)
 
 
-def changed_since(session: Session, since: datetime) -> set[int]:
-    """Customer source records that got a new version (new or changed content) at or after `since`."""
+def changed_since(session: Session, since: datetime, after_version: int = 0) -> set[int]:
+    """Customer source records with content the last match did not see.
+
+    That is a version row stored after `after_version` (the last match's highest), or one recorded
+    at or after `since` (a little before the last match began: an ingest committing while it read)
+    that is newer than the record's link.
+    """
     rows = session.execute(
         select(SourceRecordVersion.source_record_id).distinct()
         .join(SourceRecord, SourceRecord.id == SourceRecordVersion.source_record_id)
-        .where(SourceRecordVersion.recorded_at >= since, SourceRecord.entity == "customer"))
+        .outerjoin(Link, Link.source_record_pk == SourceRecord.id)
+        .where(SourceRecord.entity == "customer",
+               or_(SourceRecordVersion.id > after_version,
+                   and_(SourceRecordVersion.recorded_at >= since,
+                        or_(Link.id.is_(None), Link.updated_at < SourceRecordVersion.recorded_at)))))
     return {row[0] for row in rows}
+
+
+def last_version_id(session: Session) -> int:
+    """The highest source-record version row id (a watermark that ignores clocks)."""
+    return int(session.scalar(select(func.max(SourceRecordVersion.id))) or 0)
 
 
 def deleted_linked(session: Session) -> set[int]:
