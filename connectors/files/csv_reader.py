@@ -12,7 +12,7 @@ from pathlib import Path
 import charset_normalizer
 
 from connectors.files.grid import RawRow, build_rows
-from connectors.files.model import FileReadError, Table
+from connectors.files.model import BadRow, FileReadError, Row, Table
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +32,7 @@ _PREFERRED = ("cp1252", "cp1251", "koi8_r", "cp866", "latin_1", "iso8859_15", "c
 _CANDIDATES = (*_PREFERRED, "iso8859_5", "mac_cyrillic", "cp1253", "cp1254", "cp1257", "iso8859_2")
 _CHAOS_TOLERANCE = 0.1
 _SNIFF_BYTES = 64 * 1024
+_RAW_EXCERPT = 1000
 _DELIMITER_ALIASES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
 
 
@@ -140,28 +141,46 @@ def read_csv(
 ) -> Table:
     """Read CSV bytes into a table; ``Row.number`` is the line where the record starts."""
     text, chosen = decode_bytes(data, path, encoding)
+    if "\x00" in text:
+        # NUL is never text (Excel cannot hold it; PostgreSQL refuses it in JSON): a corrupt or
+        # binary-padded export. Dropping it keeps every row and every other character.
+        logger.warning("%s: removed %d NUL character(s)", path.name, text.count("\x00"))
+        text = text.replace("\x00", "")
     sep = normalise_delimiter(delimiter, path) if delimiter else sniff_delimiter(text)
     logger.info("%s: delimiter %r%s", path.name, sep, "" if delimiter else " (detected)")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
     raw: list[RawRow] = []
+    bad: list[BadRow] = []
+    lines: list[str] | None = None
     start = 1
-    try:
-        for cells in reader:
-            raw.append((start, cells))
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            # One unparseable record (a field over the size limit, often a stray quote) is a bad
+            # row; the reader goes on at the next line, so the rest of the file is kept.
+            lines = text.splitlines() if lines is None else lines
+            excerpt = "\n".join(lines[start - 1 : reader.line_num])[:_RAW_EXCERPT]
+            bad.append(BadRow(start, f"cannot be parsed as CSV ({exc}); fix the line or re-export the file",
+                              excerpt))
             start = reader.line_num + 1
-    except csv.Error as exc:
-        raise FileReadError(
-            path, f"cannot be parsed as CSV ({exc}); fix the line or re-export the file", start,
-            unit="line",
-        ) from None
+            continue
+        raw.append((start, cells))
+        start = reader.line_num + 1
     grid = build_rows(
         raw, path=path, header_row=header_row, blank_name=lambda i: f"column_{i + 1}", unit="line"
     )
+    rows: tuple[Row | BadRow, ...] = grid.rows
+    if bad:
+        logger.warning("%s: %d line(s) cannot be parsed as CSV; they are reported as bad rows", path.name, len(bad))
+        rows = tuple(sorted((*grid.rows, *bad), key=lambda r: r.number))
     return Table(
         path=path,
         file_format="csv",
         columns=grid.columns,
-        rows=grid.rows,
+        rows=rows,
         fingerprint=fingerprint,
         header_row=grid.header_row,
         encoding=chosen,

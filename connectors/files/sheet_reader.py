@@ -35,6 +35,7 @@ _OPENPYXL_ERRORS = (
     ValueError,
     TypeError,
     OSError,
+    NotImplementedError,  # zipfile: an unsupported compression method or zip version (a corrupt header)
 )
 
 Merge = tuple[int, int, int, int]  # first row, first col, last row, last col; 0-based, inclusive
@@ -68,7 +69,7 @@ class Workbook:
         return self._grids[sheet]
 
 
-_CACHE: OrderedDict[tuple[str, str], Workbook] = OrderedDict()
+_CACHE: OrderedDict[tuple[str, str, str], Workbook] = OrderedDict()
 
 
 def sheet_not_found(path: Path, sheet: str, sheets: Iterable[str]) -> FileReadError:
@@ -80,8 +81,8 @@ def sheet_not_found(path: Path, sheet: str, sheets: Iterable[str]) -> FileReadEr
 
 
 def open_workbook(data: bytes, path: Path, file_format: str, fingerprint: str) -> Workbook:
-    """Parse workbook bytes (cached by content hash, so several sheets share one parse)."""
-    key = (fingerprint, file_format)
+    """Parse workbook bytes (cached by file and content hash, so several sheets share one parse)."""
+    key = (str(path), fingerprint, file_format)  # a copy of a file elsewhere is named as itself
     cached = _CACHE.get(key)
     if cached is not None:
         _CACHE.move_to_end(key)
