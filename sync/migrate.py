@@ -14,6 +14,7 @@ gaps and adds phones and e-mails, it does not overwrite what people keep in the 
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable
@@ -69,6 +70,17 @@ def store_url_for(file: Path) -> str:
 def mapping_path_for(file: Path) -> Path:
     """Where the confirmed mapping is saved: `FILE-stem.mapping.yaml` beside the file."""
     return file.resolve().with_name(f"{file.stem}.mapping.yaml")
+
+
+def _source_spec(connector: str) -> dict[str, Any]:
+    """The JSON schema of a connector source's config (its Airbyte `spec`)."""
+    module = importlib.import_module(f"connectors.{connector}")
+    names = [n for n in getattr(module, "__all__", ()) if n.endswith("Source")]
+    if not names:
+        raise LookupError(f"connectors.{connector} has no source to read the CRM's contacts with")
+    source = getattr(module, names[0])()
+    spec = source.spec(log)
+    return dict(spec.connectionSpecification)
 
 
 @dataclass
@@ -159,16 +171,28 @@ class Migration:
         return spec.model_copy(update={"defaults": {**defaults, **spec.defaults}})
 
     def _crm_config(self) -> dict[str, Any]:
+        """The CRM source's config from the destination's settings, by the source's own spec.
+
+        The credential goes to the spec's secret field (a token, an API key, a webhook URL); the
+        connection settings go where the spec has them; `options.source` adds or overrides keys.
+        """
         s = self.settings
-        config: dict[str, Any] = {"rate_limit": s.rate_limit.model_dump(), "timeout_seconds": s.timeout_seconds,
-                                  "objects": [s.object], **dict(s.options.get("source", {}))}
-        if s.base_url:
+        schema = _source_spec(s.connector)
+        known = schema.get("properties", {})
+        secret = next((name for name, prop in known.items() if prop.get("airbyte_secret")), "token")
+        config: dict[str, Any] = {}
+        credential = s.token.get_secret_value() if s.token is not None else None
+        if "base_url" in known and s.base_url:
             config["base_url"] = s.base_url
-        if s.token is not None:
-            config["token"] = s.token.get_secret_value()
-        if s.account:
-            config["account"] = s.account
-        return config
+        elif credential is None and s.base_url:  # a URL that is itself the credential (Bitrix24 webhooks)
+            credential = s.base_url
+        if credential is not None:
+            config[secret] = credential
+        for name, value in (("objects", [s.object]), ("rate_limit", s.rate_limit.model_dump()),
+                            ("account", s.account), ("timeout_seconds", s.timeout_seconds)):
+            if name in known and value is not None:
+                config[name] = value
+        return {**config, **dict(s.options.get("source", {}))}
 
     # ------------------------------------------------------------ steps
 

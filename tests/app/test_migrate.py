@@ -16,6 +16,7 @@ from openpyxl import Workbook
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
+from connectors.files import read_table
 from connectors.hubspot.emulator import EmulatorSettings, HubSpotEmulator
 from crmsync.cli import app
 from crmsync.config import MatchConfig
@@ -145,8 +146,6 @@ def _settings(crm: HubSpotEmulator, **extra: object) -> DestinationSettings:
 
 
 def _migration(file: Path, crm: HubSpotEmulator, store_url: str | None = None, **extra: object) -> Migration:
-    from connectors.files import read_table
-
     table = read_table(file)
     guess = guess_mapping(table.columns, [r.values for r in table.rows])  # type: ignore[union-attr]
     return Migration(file, guess.spec(), _settings(crm, **extra), matcher=MatchConfig().matcher(),
@@ -242,6 +241,38 @@ def test_a_lost_state_file_still_makes_no_duplicates(crm: HubSpotEmulator, tmp_p
         assert plan.writes == 0, plan.summary()
         migration.push(plan)
     assert len(crm.contacts()) == 4 and crm.write_calls == writes
+
+
+@pytest.mark.emulator
+def test_migration_into_retailcrm_reads_its_customers_first(tmp_path: Path) -> None:
+    """Not only HubSpot: any CRM with a source and a writer (here RetailCRM, apiKey auth, its own emulator)."""
+    import json
+
+    import requests
+
+    from connectors.retailcrm.emulator import RetailCrmEmulator, RetailSettings
+
+    file = _write_csv(tmp_path / "people.csv", ROWS)
+    with RetailCrmEmulator(RetailSettings(api_key="shop-key", rate_per_second=1000)) as retail:
+        made = requests.post(f"{retail.url}/customers/create", headers={"X-API-KEY": "shop-key"}, timeout=10, data={
+            "site": "main-shop", "customer": json.dumps({"firstName": "Анна", "lastName": "Сидорова",
+                                                         "phones": [{"number": "+79052223344"}]})})
+        assert made.status_code == 201, made.text
+        settings = DestinationSettings(name="shop", connector="retailcrm", base_url=retail.url,
+                                       token=SecretStr("shop-key"), options={"site": "main-shop"})
+        table = read_table(file)
+        spec = guess_mapping(table.columns, [r.values for r in table.rows]).spec()  # type: ignore[union-attr]
+        for _ in range(2):
+            with Migration(file, spec, settings, matcher=MatchConfig().matcher()) as migration:
+                gathered = migration.gather()
+                assert gathered.failed is None
+                report = migration.push(migration.plan())
+            assert report.error is None
+        customers = list(retail.customers.values())
+    assert len(customers) == 4  # Анна was there (matched by phone and name): updated, not created again
+    anna = next(c for c in customers if c.get("lastName") == "Сидорова")
+    assert anna["id"] == made.json()["id"] and anna["address"]["city"] == "Казань"
+    assert (report.created, report.updated, report.unchanged) == (0, 0, 4)  # the second run wrote nothing
 
 
 # ---------------------------------------------------------------- the command
