@@ -34,6 +34,26 @@ def _rss_mb(pid: int) -> float:
         return 0.0
 
 
+def _group_rss_mb(pgid: int) -> float:
+    """Summed RSS of every process in the group: a contender's forked workers count too.
+
+    Pages the workers share with their parent (copy-on-write) are counted in each, so this
+    overstates rather than understates.
+    """
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if len(fields) > 2 and fields[2] == str(pgid):  # field 5 of stat: the process group
+            total += _rss_mb(int(entry))
+    return total
+
+
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError):  # the group is already gone
         os.killpg(pgid, sig)
@@ -48,12 +68,17 @@ def measure(command: list[str], timeout: float, log: Path) -> dict[str, object]:
                                 start_new_session=True)
         timed_out = over_memory = False
         deadline = started + timeout
+        group_peak = 0.0
+        polls = 0
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
             now = time.perf_counter()
-            if not over_memory and _rss_mb(proc.pid) > _MAX_RSS_MB:
+            polls += 1
+            group = _group_rss_mb(proc.pid) if polls % 4 == 0 else _rss_mb(proc.pid)
+            group_peak = max(group_peak, group)
+            if not over_memory and group > _MAX_RSS_MB:
                 over_memory = True
                 _signal_group(proc.pid, signal.SIGKILL)
                 pid, status, usage = os.wait4(proc.pid, 0)
@@ -73,8 +98,10 @@ def measure(command: list[str], timeout: float, log: Path) -> dict[str, object]:
     if timed_out:
         _signal_group(proc.pid, signal.SIGKILL)  # stragglers that ignored SIGTERM
     state = "over memory cap" if over_memory else "timeout" if timed_out else ("ok" if code == 0 else "crashed")
-    # ru_maxrss: KiB on Linux; the child and every descendant it waited for
-    return {"status": state, "wall_seconds": wall, "peak_rss_mb": usage.ru_maxrss / 1024, "exit_code": code}
+    # ru_maxrss (KiB on Linux) is the largest single process among the child and the descendants it
+    # waited for; a contender with worker processes uses their sum, sampled every 0.2 s
+    return {"status": state, "wall_seconds": wall, "peak_rss_mb": max(usage.ru_maxrss / 1024, group_peak),
+            "largest_process_rss_mb": usage.ru_maxrss / 1024, "exit_code": code}
 
 
 def main() -> int:

@@ -1,8 +1,9 @@
 """The contenders, whether each can run here, and running one in its own measured process.
 
-Peak RSS is the kernel's `ru_maxrss` of the reaped contender (os.wait4 in _measure.py),
-which covers it and every descendant it waited for, so a contender that forks workers is
-measured whole.
+Peak RSS is the larger of the kernel's `ru_maxrss` of the reaped contender (os.wait4 in
+_measure.py: the largest single process among it and the descendants it waited for) and the
+summed RSS of its whole process group, sampled every 0.2 s, so a contender that forks workers
+is measured whole.
 """
 
 from __future__ import annotations
