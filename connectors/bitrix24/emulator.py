@@ -4,8 +4,10 @@
 Bitrix24 refuses: a wrong webhook code (401 NO_AUTH_FOUND), a `batch` of more than 50 commands
 (400 ERROR_BATCH_LENGTH_EXCEEDED), requests over the leaky bucket (503 QUERY_LIMIT_EXCEEDED: each
 request, and each batch as a whole, adds 1; the bucket drains `drain_per_second`; above
-`bucket_size` every request is refused), contacts without NAME or LAST_NAME, invalid e-mails.
-Fault switches as in the HubSpot emulator ("503", "500", "timeout", "drop", "drop_before").
+`bucket_size` every request is refused), contacts without NAME or LAST_NAME, companies without
+TITLE, invalid e-mails. Contacts (`crm.contact.*`) and companies (`crm.company.*`) are kept apart.
+Fault switches as in the HubSpot emulator ("503", "500", "timeout", "drop", "drop_before"), plus
+the shared connector suite's `inject`/`limit_rate`/`clear_faults`/`count`, aimed at one method.
 
     python -m connectors.bitrix24.emulator --port 8124 --webhook 1/devcode
 """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,6 +16,7 @@ from connectors.bitrix24.ids import IdRanges
 from connectors.bitrix24.source import Bitrix24Source, Bitrix24SourceConfig, iter_airbyte_messages
 from connectors.testing.suite import ConnectorSuite, Harness
 from sync.push.budgets import forget_budgets
+from sync.push.destination import RateLimitSettings
 
 pytestmark = pytest.mark.emulator
 
@@ -206,3 +208,23 @@ def test_ingest_maps_contacts_and_marks_deleted_ones(bitrix: BitrixEmulator, sto
     with store.session() as session:
         live = {c.source_record_id for c in load_customer_records(session)}
     assert live == {ids[0], ids[1], ids[3]}
+
+
+def test_a_pull_and_a_push_running_together_stay_inside_the_bucket(ticking: BitrixEmulator) -> None:
+    bitrix = ticking
+    bitrix.reset(BitrixSettings(bucket_size=4, drain_per_second=4.0))
+    ids = add_contacts(bitrix, 200)
+    limits = {"max_requests": 8, "interval_seconds": 2}
+    writer = open_client(webhook_url=bitrix.webhook_url, rate_limit=RateLimitSettings(**limits))
+    written: list[int] = []
+
+    def push() -> None:
+        for i in range(12):
+            written.append(writer.call("crm.contact.add", {"fields": {"NAME": f"Pushed{i}"}}, idempotent=False))
+
+    pusher = threading.Thread(target=push)
+    pusher.start()
+    records, _, errors = read(config_for(bitrix, rate_limit=limits), ["contacts"])
+    pusher.join()
+    assert not errors and set(ids) <= {r["_record_id"] for r in records} and len(written) == 12
+    assert bitrix.status_counts[503] == 0  # each alone would fit; together they fit only by sharing one budget
