@@ -348,9 +348,20 @@ def test_cli_to_a_project_destination_and_clear_errors(crm: HubSpotEmulator, tmp
     file = _write_csv(tmp_path / "people.csv", ROWS)
     (tmp_path / "crmsync.yaml").write_text(yaml.safe_dump({"destinations": [
         {"name": "crm", "connector": "hubspot", "base_url": crm.url, "token": "${HUBSPOT_TOKEN}"}]}))
+    dry = _cli(["migrate", file.name, "--to", "crm", "--yes", "--dry-run"], tmp_path, monkeypatch)
+    assert dry.exit_code == 0, dry.output
+    assert "4 new contacts" in dry.output and "Dry run: nothing was sent" in dry.output
+    assert crm.write_calls == 0
     result = _cli(["migrate", file.name, "--to", "crm", "--yes"], tmp_path, monkeypatch)
     assert result.exit_code == 0, result.output
     assert "4 created" in result.output and len(crm.contacts()) == 4
+
+    # a bad cell is reported with its file, row and column; the rest of the row still goes in
+    bad = _write_csv(tmp_path / "more.csv", [*ROWS, ["Орлова Вера", "8 926 555-44-33", "vera@@mail", "Сочи"]])
+    more = _cli(["migrate", bad.name, "--to", "crm", "--yes"], tmp_path, monkeypatch)
+    assert more.exit_code == 0, more.output
+    assert "more.csv, row 7: column 'Почта'" in more.output, more.output
+    assert "1 created" in more.output and any(c.get("phone") == "+79265554433" for c in crm.contacts())
 
     unknown = _cli(["migrate", file.name, "--to", "salesforce"], tmp_path, monkeypatch)
     assert unknown.exit_code == 2 and "not a CRM crmsync can write to" in unknown.output
