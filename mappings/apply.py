@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -145,9 +145,8 @@ def _build(spec: MappingSpec, values: dict[str, Any], ref: SourceRef,
 _PURE = frozenset({"trim", "lower", "upper", "email", "phone", "country", "date", "datetime", "int", "bool",
                    "split", "map", "person_name"})
 _MEMO_LIMIT = 200_000  # distinct inputs remembered per rule before the memo starts over
-_STR_FIELDS = ("full_name", "given_name", "family_name", "patronymic", "company", "job_title", "locale")
-_LIST_FIELDS = ("emails", "phones", "tags")
-_CUSTOMER_KEYS = frozenset({*_STR_FIELDS, *_LIST_FIELDS, "address", "consent", "custom", "birth_date"})
+_NAME_KEYS = ("full_name", "given_name", "family_name", "patronymic")
+_STR_TARGETS = frozenset({*_NAME_KEYS, "company", "job_title", "locale"})
 _ADDRESS_KEYS = tuple(Address.model_fields)
 _CONSENT_KEYS = tuple(Consent.model_fields)
 _NO_IDENTITY = "row has no name, e-mail or phone"
@@ -163,33 +162,62 @@ class MappedRow:
     updated_at: datetime | None = None  # source_updated_at of a customer, occurred_at of an interaction
 
 
+def _all_str(items: Any) -> bool:
+    return type(items) is list and all(type(item) is str for item in items)
+
+
+def _plain(target: str, value: Any) -> bool:
+    """True when pydantic would keep this value of this customer target exactly as _assign stores it.
+
+    Such values can be written out without validation; dates, times, numbers and anything
+    unexpected are False and take pydantic's path.
+    """
+    if value is None or value == [] or value == "":
+        return True  # _assign ignores it
+    if isinstance(value, PersonName):
+        return all(part is None or type(part) is str for part in (value.full, value.given, value.family,
+                                                                  value.patronymic))
+    if target in _LIST_TARGETS:
+        return type(value) is str or _all_str(value)
+    if target.startswith("custom."):
+        return True  # _assign stores str(value)
+    if target.startswith("consent."):
+        return type(value) is bool and target[8:] in _CONSENT_KEYS
+    if target.startswith("address."):
+        return type(value) is str and target[8:] in _ADDRESS_KEYS  # a list would be stored whole
+    if target in _STR_TARGETS:
+        return type(value) is str or (_all_str(value) and len(value) > 0)  # a list gives its first item
+    return False
+
+
 @dataclass
 class _CompiledRule:
     rule: Rule
     column: str
     calls: list[Any]
     key_columns: tuple[str, ...] | None  # None: not memoisable
-    memo: dict[tuple[Any, ...], tuple[bool, Any]] = field(default_factory=dict)
+    memo: dict[Any, tuple[bool, Any, bool]] = field(default_factory=dict)  # key -> (ok, value or reason, plain)
 
 
 class RowMapper:
     """map_row for many rows of one mapping, with the same results, made cheap for big files.
 
     Each rule's transforms run once per distinct input (names, cities, countries and the
-    phones of people who appear twice repeat a lot), and a customer whose values already have
-    their canonical types is written out directly instead of being validated by pydantic
-    again; anything else takes exactly map_row's path. tests/app/test_ingest_fast_path.py
-    holds the two equal.
+    phones of people who appear twice repeat a lot), and is told then whether its result is
+    already of its canonical type; a customer made only of such values is written out directly
+    instead of being validated by pydantic again. Anything else takes exactly map_row's path.
+    tests/app/test_ingest_fast_path.py holds the two equal.
     """
 
     def __init__(self, spec: MappingSpec) -> None:
         self.spec = spec
         self.rules = [self._compile(rule) for rule in spec.fields]
+        self.customer = spec.entity == "customer"
 
     def _compile(self, rule: Rule) -> _CompiledRule:
-        calls = spec_calls = self.spec.transforms_for(rule)
+        calls = self.spec.transforms_for(rule)
         keys: tuple[str, ...] | None = tuple(rule.from_)
-        for call in spec_calls:
+        for call in calls:
             if call.name not in _PURE:
                 keys = None
                 break
@@ -198,24 +226,29 @@ class RowMapper:
                 keys = (*keys, str(region_from))
         return _CompiledRule(rule, ", ".join(rule.from_), list(calls), keys)
 
-    def _value(self, compiled: _CompiledRule, row: Mapping[str, Any], ctx: RowContext) -> tuple[bool, Any]:
-        key = None
-        if compiled.key_columns is not None:
-            key = tuple(row.get(column) for column in compiled.key_columns)
+    def _value(self, compiled: _CompiledRule, row: Mapping[str, Any]) -> tuple[bool, Any, bool]:
+        columns = compiled.key_columns
+        key: Any = None
+        if columns is not None:
+            key = row.get(columns[0]) if len(columns) == 1 else tuple(row.get(c) for c in columns)
             try:
                 return compiled.memo[key]
             except KeyError:
                 pass
             except TypeError:  # an unhashable cell value: work it out without the memo
-                key = None
+                columns = None
         value = _raw_value(compiled.rule, row)
+        ctx = RowContext(row=row, defaults=self.spec.defaults)
         try:
             for call in compiled.calls:
                 value = TRANSFORMS[call.name](value, call.options, ctx)
-            outcome: tuple[bool, Any] = (True, value)
+            if self.spec.entity == "interaction" and compiled.rule.to in ("phone", "email") \
+                    and isinstance(value, list):
+                value = value[0] if value else None
+            outcome: tuple[bool, Any, bool] = (True, value, _plain(compiled.rule.to, value))
         except TransformError as exc:
-            outcome = (False, str(exc))
-        if key is not None:
+            outcome = (False, str(exc), False)
+        if columns is not None:
             if len(compiled.memo) >= _MEMO_LIMIT:
                 compiled.memo.clear()
             compiled.memo[key] = outcome
@@ -223,35 +256,31 @@ class RowMapper:
 
     def map(self, row: Mapping[str, Any], source: str, stream: str, record_id: str) -> MappedRow:
         """Map one row; the same problems, warnings and canonical data as map_row gives."""
-        spec = self.spec
-        ctx = RowContext(row=row, defaults=spec.defaults)
         values: dict[str, Any] = {}
         problems: list[RowProblem] = []
         warnings: list[RowProblem] = []
+        plain = self.customer
         for compiled in self.rules:
             rule = compiled.rule
             if rule.when and not _applies(rule, row):
                 continue
-            ok, value = self._value(compiled, row, ctx)
+            ok, value, plain_value = self._value(compiled, row)
             if not ok:
                 problem = RowProblem(compiled.column, rule.to, value)
                 (problems if rule.on_error == "quarantine" else warnings).append(problem)
                 continue
-            if spec.entity == "interaction" and rule.to in ("phone", "email") and isinstance(value, list):
-                value = value[0] if value else None
+            plain = plain and plain_value
             _assign(values, rule.to, value)
         if problems:
             return MappedRow(None, problems, warnings)
-        if spec.entity == "customer":
+        if plain:
             _finish_customer(values)
-            canonical = _plain_customer(values, source, stream, record_id)
-            if canonical is not None:
-                if not (canonical["emails"] or canonical["phones"] or canonical["full_name"]
-                        or canonical["family_name"]):
-                    return MappedRow(None, [RowProblem(None, None, _NO_IDENTITY)], warnings)
-                return MappedRow(canonical, [], warnings)
+            if not (values.get("emails") or values.get("phones") or values.get("full_name")
+                    or values.get("family_name")):
+                return MappedRow(None, [RowProblem(None, None, _NO_IDENTITY)], warnings)
+            return MappedRow(_customer_json(values, source, stream, record_id), [], warnings)
         ref = SourceRef(source=source, stream=stream, source_record_id=record_id)
-        result = _build(spec, values, ref, warnings)
+        result = _build(self.spec, values, ref, warnings)
         if result.record is None:
             return MappedRow(None, result.problems, result.warnings)
         record = result.record
@@ -259,62 +288,30 @@ class RowMapper:
         return MappedRow(record.model_dump(mode="json"), [], result.warnings, updated)
 
 
-def _str_or_none(value: Any) -> bool:
-    return value is None or type(value) is str
+_EMPTY_ADDRESS = dict.fromkeys(_ADDRESS_KEYS)
+_EMPTY_CONSENT = dict.fromkeys(_CONSENT_KEYS)
 
 
-def _plain_customer(values: dict[str, Any], source: str, stream: str, record_id: str) -> dict[str, Any] | None:
-    """Customer(ref=SourceRef(...), **values).model_dump(mode="json") for values already of their types; else None.
-
-    pydantic would return such values unchanged, so writing them out directly gives the same
-    data. Anything it might convert or refuse (dates and times, numbers, unknown keys) is None,
-    and the caller validates it the slow way.
-    """
-    if not values.keys() <= _CUSTOMER_KEYS:
-        return None
-    out: dict[str, Any] = {
+def _customer_json(values: dict[str, Any], source: str, stream: str, record_id: str) -> dict[str, Any]:
+    """Customer(ref=..., **values).model_dump(mode="json") for values that are all plain (see _plain)."""
+    get = values.get
+    address = get("address")
+    consent = get("consent")
+    return {
         "ref": {"source": source, "stream": stream, "source_record_id": record_id},
         "source_updated_at": None,
+        "full_name": get("full_name"),
+        "given_name": get("given_name"),
+        "family_name": get("family_name"),
+        "patronymic": get("patronymic"),
+        "emails": list(get("emails", ())),
+        "phones": list(get("phones", ())),
+        "company": get("company"),
+        "job_title": get("job_title"),
+        "address": {**_EMPTY_ADDRESS, **address} if address else dict(_EMPTY_ADDRESS),
+        "birth_date": None,
+        "locale": get("locale"),
+        "consent": {**_EMPTY_CONSENT, **consent} if consent else dict(_EMPTY_CONSENT),
+        "tags": list(get("tags", ())),
+        "custom": dict(get("custom", {})),
     }
-    for name in ("full_name", "given_name", "family_name", "patronymic"):
-        value = values.get(name)
-        if not _str_or_none(value):
-            return None
-        out[name] = value
-    for name in ("emails", "phones"):
-        items = values.get(name, [])
-        if type(items) is not list or not all(type(item) is str for item in items):
-            return None
-        out[name] = list(items)
-    for name in ("company", "job_title"):
-        value = values.get(name)
-        if not _str_or_none(value):
-            return None
-        out[name] = value
-    address = values.get("address", {})
-    if type(address) is not dict or not address.keys() <= set(_ADDRESS_KEYS) \
-            or not all(type(v) is str for v in address.values()):
-        return None
-    out["address"] = {key: address.get(key) for key in _ADDRESS_KEYS}
-    birth = values.get("birth_date")
-    if birth is not None and type(birth) is not date:
-        return None
-    out["birth_date"] = None if birth is None else birth.isoformat()
-    locale = values.get("locale")
-    if not _str_or_none(locale):
-        return None
-    out["locale"] = locale
-    consent = values.get("consent", {})
-    if type(consent) is not dict or not consent.keys() <= set(_CONSENT_KEYS) \
-            or not all(type(v) is bool for v in consent.values()):
-        return None
-    out["consent"] = {key: consent.get(key) for key in _CONSENT_KEYS}
-    tags = values.get("tags", [])
-    if type(tags) is not list or not all(type(item) is str for item in tags):
-        return None
-    out["tags"] = list(tags)
-    custom = values.get("custom", {})
-    if type(custom) is not dict or not all(type(k) is str and type(v) is str for k, v in custom.items()):
-        return None
-    out["custom"] = dict(custom)
-    return out

@@ -180,9 +180,10 @@ def _insert_new_sqlite(
 ) -> dict[SourceKey, int]:
     """INSERT the batch's new source records and their first versions; returns their ids by key."""
     dialect = session.get_bind().dialect
-    stamp = SourceRecord.__table__.c.first_seen_at.type.bind_processor(dialect)
+    columns = SourceRecord.__table__.c
+    stamp = columns.first_seen_at.type.dialect_impl(dialect).bind_processor(dialect)
     when = stamp(seen_at) if stamp else seen_at
-    false = SourceRecord.__table__.c.deleted.type.bind_processor(dialect)
+    false = columns.deleted.type.dialect_impl(dialect).bind_processor(dialect)
     no = false(False) if false else False
     cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
     pks: dict[SourceKey, int] = {}

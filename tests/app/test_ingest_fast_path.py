@@ -109,11 +109,20 @@ def _snapshot(url: str) -> dict[str, Any]:
                 (r[0], js({k: v for k, v in (json.loads(r[1]) if isinstance(r[1], str) else r[1]).items()
                            if k != "pass_id"}))
                 for r in conn.execute(text("SELECT stream, state FROM connector_state")))
-            # first/last seen are one instant per batch: the two paths must batch alike
+            # first/last seen are one instant per batch: the two paths must batch alike, and write
+            # timestamps in the same form (SQLite keeps them as text)
             seen = sorted(tuple(r) for r in conn.execute(text(
                 "SELECT count(DISTINCT first_seen_at), count(DISTINCT last_seen_pass) FROM source_records")))
+            forms: list[Any] = []
+            if engine.dialect.name == "sqlite":
+                forms = [sorted(tuple(r) for r in conn.execute(text(
+                    "SELECT DISTINCT typeof(first_seen_at), length(first_seen_at), typeof(last_seen_at), "
+                    "length(last_seen_at), typeof(deleted), coalesce(length(source_updated_at), -1) "
+                    "FROM source_records"))),
+                    sorted(tuple(r) for r in conn.execute(text(
+                        "SELECT DISTINCT typeof(recorded_at), length(recorded_at) FROM source_record_versions")))]
         return {"records": records, "versions": versions, "quarantine": quarantine, "states": states,
-                "seen": seen}
+                "seen": seen, "forms": forms}
     finally:
         engine.dispose()
 
