@@ -99,7 +99,7 @@ class Gathered:
     @property
     def failed(self) -> str | None:
         """Why the migration cannot go on (a source that could not be read), else None."""
-        for name, report in ((f"the file {self.file.source}", self.file), ("the CRM", self.crm)):
+        for name, report in (("reading the file", self.file), ("reading the CRM's contacts", self.crm)):
             if report.error:
                 return f"{name}: {report.error}"
             for stream in report.streams.values():

@@ -103,6 +103,7 @@ def _confirm_mapping(guess: MappingGuess, yes: bool, title: str) -> None:
         if answer in ("y", "yes"):
             return
         if answer in ("n", "no"):
+            console.print("Nothing was imported. Edit the mapping (e) next time, or pass --map FILE.")
             raise typer.Exit(1)
         if answer in ("e", "edit"):
             _edit(guess)
@@ -147,7 +148,7 @@ def migrate(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan; push nothing.")] = False,
 ) -> None:
     """Move a spreadsheet's customers into a CRM: guess the columns, merge duplicates, push once."""
-    from connectors.files import FileReadError, read_table
+    from connectors.files import FileReadError, Row, read_table
     from mappings import MappingError, load_mapping
     from mappings.guess import guess_from_spec, guess_mapping
     from sync.migrate import Migration, mapping_path_for, store_url_for
@@ -160,7 +161,7 @@ def migrate(
         table = read_table(file, sheet=sheet)
     except FileReadError as exc:
         raise _fail(str(exc)) from None
-    rows = [r.values for r in table.rows if hasattr(r, "values")]
+    rows = [r.values for r in table.rows if isinstance(r, Row)]
     saved = mapping_path_for(file)
     try:
         if mapping is None and saved.exists():
