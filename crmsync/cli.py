@@ -346,6 +346,7 @@ def db_upgrade(config: ConfigOption = Path(DEFAULT_PROJECT_FILE)) -> None:
 # Verbs that live in their own modules register themselves on `app` when imported.
 from crmsync.commands import deploy as _deploy_verbs  # noqa: E402,F401
 from crmsync.commands import migrate as _migrate_verbs  # noqa: E402,F401
+from crmsync.commands import recluster as _recluster_verbs  # noqa: E402,F401
 from crmsync.commands import review as _review_verbs  # noqa: E402,F401
 from crmsync.commands import serve as _serve_verbs  # noqa: E402,F401
 from crmsync.commands import users as _user_verbs  # noqa: E402,F401

@@ -84,6 +84,8 @@ class MatchReport:
     survivorship: dict[str, Any] = field(default_factory=dict)  # the rules golden values were built with
     erased_flagged: int = 0  # re-ingested records of erased people, quarantined instead of matched
     mode: str = "full"  # 'full' (every record clustered) or 'incremental' (only new and changed records)
+    dry_run: bool = False  # nothing was written: the counts say what a real run would change
+    records_moved: int = 0  # linked source records now in another golden record
     records_matched: int = 0  # records the engine placed this run (all of them on a full run)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -102,12 +104,19 @@ def _diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any]
     return {k: before.get(k) for k in keys}, {k: after.get(k) for k in keys}
 
 
+class _DryRun(Exception):  # noqa: N818 - not an error: it carries the report out and rolls the session back
+    def __init__(self, report: MatchReport) -> None:
+        super().__init__("dry run")
+        self.report = report
+
+
 class _PeopleChanged(RuntimeError):
     """A person merged, split, pinned or rejected while this run was matching."""
 
 
 def match_store(store: Store, matcher: Matcher, *, run_id: str | None = None,
-                survivorship: SurvivorshipRules | None = None, full: bool = False) -> MatchReport:
+                survivorship: SurvivorshipRules | None = None, full: bool = False,
+                dry_run: bool = False) -> MatchReport:
     """Match the store's customer records into golden records, keep golden ids stable, write only what changed.
 
     With the probabilistic engine, only new and changed records are matched against the existing
@@ -117,8 +126,17 @@ def match_store(store: Store, matcher: Matcher, *, run_id: str | None = None,
     People's decisions win: records a person merged or split stay where they put them, pins
     hold, rejected pairs stay apart. If a person changes golden records while the engine runs,
     the run starts over (up to three times) rather than write over their work.
+
+    `dry_run` (full runs only) works out the same result and writes nothing: the report says how
+    many golden records would be created, changed or retired and how many records would move.
     """
     rules = survivorship or SurvivorshipRules()
+    if dry_run:
+        try:
+            _match_once(store, matcher, run_id, rules, dry_run=True)
+        except _DryRun as done:
+            return done.report
+        raise AssertionError("a dry run always ends in _DryRun")  # pragma: no cover
     for attempt in range(1, _ATTEMPTS + 1):
         try:
             if not full:
@@ -145,10 +163,12 @@ def _flag_erased(store: Store, run_id: str | None, actor: str) -> int:
     return len(flagged)
 
 
-def _match_once(store: Store, matcher: Matcher, run_id: str | None, rules: SurvivorshipRules) -> MatchReport:
-    report = MatchReport(survivorship=rules.to_dict())
+def _match_once(store: Store, matcher: Matcher, run_id: str | None, rules: SurvivorshipRules, *,
+                dry_run: bool = False) -> MatchReport:
+    report = MatchReport(survivorship=rules.to_dict(), dry_run=dry_run)
     actor = f"flow:{run_id}" if run_id else "system"
-    report.erased_flagged = _flag_erased(store, run_id, actor)
+    if not dry_run:
+        report.erased_flagged = _flag_erased(store, run_id, actor)
     now = datetime.now(UTC)
     with store.session() as session:
         generation = review_generation(session)
@@ -167,7 +187,8 @@ def _match_once(store: Store, matcher: Matcher, run_id: str | None, rules: Survi
         report.engine = dict(getattr(matcher, "report", {}) or {})
         if lock_for_match(session) != generation:
             raise _PeopleChanged
-        golden_ids = assign_golden_ids(clusters, current_links(session), lambda: str(uuid.uuid4()), fixed)
+        previous_links = current_links(session)
+        golden_ids = assign_golden_ids(clusters, previous_links, lambda: str(uuid.uuid4()), fixed)
         existing = load_golden(session)
         pins = {golden_id: {f: Pin(p.value, p.pinned_by, p.pinned_at) for f, p in fields.items()}
                 for golden_id, fields in load_pins(session).items()}
@@ -201,6 +222,13 @@ def _match_once(store: Store, matcher: Matcher, run_id: str | None, rules: Survi
                 report.merged_records += len(cluster.members)
             for member in cluster.members:
                 golden_of[member.key] = golden_id
+                moved_from = previous_links.get(member.key)
+                if moved_from is not None and moved_from != golden_id:
+                    report.records_moved += 1
+                    audit.append({"actor": actor, "action": "link.move", "entity_id": golden_id,
+                                  "before": {"source_record": member.key, "golden_id": moved_from},
+                                  "after": {"source_record": member.key, "golden_id": golden_id},
+                                  "run_id": run_id, "reason": member.explanation})
                 if member.method == MANUAL:
                     continue  # a person's link stays exactly as they made it
                 links.append(LinkIn(source_record_pk=member.key, golden_id=golden_id, score=member.score,
@@ -238,6 +266,8 @@ def _match_once(store: Store, matcher: Matcher, run_id: str | None, rules: Survi
         report.interactions_attached = attach_interactions(session, by_phone, by_email)
         report.golden_total = len(clusters)
         report.records_matched = len(records)
+        if dry_run:
+            raise _DryRun(report)  # leaving the session by an exception rolls every write back
         _save_state(session, matcher, rules, now, last_version)
     log.info("match: %d records → %d golden (%d new, %d changed, %d retired)", report.records,
              report.golden_total, report.golden_new, report.golden_changed, report.golden_retired)
