@@ -178,6 +178,7 @@ async def session_gate(request: Request, call_next: Callable[[Request], Awaitabl
     request.state.viewer = None
     if is_public(request.url.path):
         return await call_next(request)
+    started = time.perf_counter()
     store: Store | None = getattr(request.app.state, "store", None)
     viewer = await _viewer(request, store) if store is not None else None
     if viewer is None:
@@ -186,7 +187,10 @@ async def session_gate(request: Request, call_next: Callable[[Request], Awaitabl
             return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
         return JSONResponse({"error": "unauthorized", "detail": "log in first: POST /login"}, status_code=401)
     request.state.viewer = viewer
-    return await call_next(request)
+    response = await call_next(request)
+    # The server's own time for the page (session check to rendered body), for bench/admin_queue.py and ops.
+    response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
+    return response
 
 
 def current_viewer(request: Request) -> Viewer:

@@ -24,12 +24,13 @@ from sync.review import (
     bulk_accept,
     defer,
     get_suggestion,
-    list_suggestions,
     preview_bulk_accept,
     reject,
     unmerge,
 )
-from sync.store import load_golden
+from sync.review.queue import priority
+from sync.store import LinkedSource, linked_sources, load_golden
+from sync.store.review_queue import customer_sources, queue_candidates, suggestion_rows
 from sync.store.users import remember_decision
 
 __all__ = ["PAGE_SIZE", "QueueFilters", "router"]
@@ -56,12 +57,40 @@ class QueueFilters:
                  "min_score": self.min_score, "max_score": self.max_score, "assignee": self.assignee}
         return {k: v for k, v in found.items() if v is not None}
 
-    def items(self, request: Request, limit: int | None = None) -> list[QueueItem]:
-        """The queue under these filters, most worth deciding first."""
-        return list_suggestions(store_of(request), statuses=(self.status,), source=self.source,
-                                min_score=self.min_score, max_score=self.max_score,
-                                assignee=None if self.assignee in (None, "-") else self.assignee,
-                                unassigned=self.assignee == "-", limit=limit)
+    def ranked_ids(self, request: Request) -> list[int]:
+        """Every suggestion id under these filters, most worth deciding first (the order of list_suggestions)."""
+        with store_of(request).session() as session:
+            found = queue_candidates(session, status=self.status, source=self.source, min_score=self.min_score,
+                                     max_score=self.max_score,
+                                     assignee=None if self.assignee in (None, "-") else self.assignee,
+                                     unassigned=self.assignee == "-")
+        found.sort(key=lambda c: (-priority(c.score, c.records), abs(c.score - 0.5), c.id))
+        return [c.id for c in found]
+
+
+def page_items(request: Request, ids: list[int]) -> tuple[list[QueueItem], dict[str, str]]:
+    """Queue items for one page of ids, in that order, and the golden records' names."""
+    with store_of(request).session() as session:
+        rows = suggestion_rows(session, ids)
+        golden_ids = {g for r in rows.values() for g in (r.golden_a, r.golden_b)}
+        linked: dict[str, list[LinkedSource]] = {}
+        for s in linked_sources(session, golden_ids):
+            linked.setdefault(s.golden_id, []).append(s)
+        golden = load_golden(session, golden_ids, status=None)
+    items = []
+    for sid in ids:
+        row = rows.get(sid)
+        if row is None:
+            continue
+        live = [s for s in linked.get(row.golden_a, []) + linked.get(row.golden_b, []) if not s.deleted]
+        explanation = row.explanation or {}
+        items.append(QueueItem(id=row.id, golden_a=row.golden_a, golden_b=row.golden_b, score=row.score,
+                               status=row.status, assignee=row.assignee, reviewer=row.reviewer, version=row.version,
+                               records=len(live), sources=tuple(sorted({s.source for s in live})),
+                               priority=priority(row.score, len(live)), sentence=str(explanation.get("sentence", "")),
+                               reason=str(explanation.get("reason", ""))))
+    names = {gid: str(g.fields.get("full_name") or gid[:8]) for gid, g in golden.items()}
+    return items, names
 
 
 def _score(text: str | None, name: str) -> float | None:
@@ -106,15 +135,13 @@ def home() -> RedirectResponse:
 def queue_page(request: Request, viewer: Annotated[Viewer, Depends(_viewer)], f: Filters,
                page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> HTMLResponse:
     """The queue, one page at a time."""
-    items = f.items(request)
-    pages = max(1, -(-len(items) // PAGE_SIZE))
+    ids = f.ranked_ids(request)
+    pages = max(1, -(-len(ids) // PAGE_SIZE))
     page = min(page, pages)
-    shown = items[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    shown, names = page_items(request, ids[(page - 1) * PAGE_SIZE: page * PAGE_SIZE])
     with store_of(request).session() as session:
-        golden = load_golden(session, {g for i in shown for g in (i.golden_a, i.golden_b)}, status=None)
-    names = {gid: str(row.fields.get("full_name") or gid[:8]) for gid, row in golden.items()}
-    sources = sorted({s for i in items for s in i.sources} | ({f.source} if f.source else set()))
-    return render(request, "queue.html", items=shown, total=len(items), page=page, pages=pages, f=f,
+        sources = customer_sources(session)
+    return render(request, "queue.html", items=shown, total=len(ids), page=page, pages=pages, f=f,
                   params=f.params(), sources=sources, names=names)
 
 
@@ -122,16 +149,15 @@ def queue_page(request: Request, viewer: Annotated[Viewer, Depends(_viewer)], f:
 def queue_api(request: Request, viewer: Annotated[Viewer, Depends(_viewer)], f: Filters,
               page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> JSONResponse:
     """The queue as JSON, paginated like the page."""
-    items = f.items(request)
-    shown = items[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
-    return JSONResponse({"total": len(items), "page": page, "page_size": PAGE_SIZE, "items": [
+    ids = f.ranked_ids(request)
+    shown, _ = page_items(request, ids[(page - 1) * PAGE_SIZE: page * PAGE_SIZE])
+    return JSONResponse({"total": len(ids), "page": page, "page_size": PAGE_SIZE, "items": [
         {"id": i.id, "score": i.score, "priority": i.priority, "records": i.records, "sources": list(i.sources),
          "assignee": i.assignee, "version": i.version, "sentence": i.sentence} for i in shown]})
 
 
 def _next_after(request: Request, f: QueueFilters, current: int) -> int | None:
-    items = f.items(request, limit=2)
-    return next((i.id for i in items if i.id != current), None)
+    return next((i for i in f.ranked_ids(request) if i != current), None)
 
 
 @router.get("/suggestions/{suggestion_id}", response_class=HTMLResponse)
@@ -142,8 +168,7 @@ def suggestion_page(request: Request, suggestion_id: int, viewer: Annotated[View
         detail = get_suggestion(store_of(request), suggestion_id)
     except NotFoundError as exc:
         return render(request, "missing.html", status_code=404, message=str(exc))
-    items = f.items(request)
-    ids = [i.id for i in items]
+    ids = f.ranked_ids(request)
     position = ids.index(suggestion_id) + 1 if suggestion_id in ids else None
     following = ids[position] if position is not None and position < len(ids) else None
     if position is None and ids:
@@ -199,7 +224,7 @@ def decide(request: Request, suggestion_id: int, viewer: Annotated[Viewer, Depen
 
 
 def _skip(request: Request, f: QueueFilters, current: int) -> RedirectResponse:
-    ids = [i.id for i in f.items(request)]
+    ids = f.ranked_ids(request)
     if current in ids and ids.index(current) + 1 < len(ids):
         return back(f"/suggestions/{ids[ids.index(current) + 1]}", f.params())
     return flash(back("/queue", f.params()), "That was the last suggestion of this queue.")
