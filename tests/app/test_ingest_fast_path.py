@@ -22,6 +22,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 
 from mappings import MappingSpec
 from mappings.canonical import content_hash, plain_content_hash
@@ -321,3 +322,63 @@ def test_plain_content_hash_falls_back_for_what_orjson_writes_differently() -> N
 
     for payload in ({"at": datetime(2024, 1, 2, tzinfo=UTC)}, {1: "int key"}, {"big": 2**80}):
         assert plain_content_hash(payload) == content_hash(payload)
+
+
+# ---------------------------------------------------------------- crash safety of the fast path
+
+_INGEST_SCRIPT = """
+import sys
+from mappings import MappingSpec
+from sync.ingest import ingest_source
+from sync.store import open_store
+import json
+store = open_store(sys.argv[1])
+ingest_source(store, source="people", connector="files",
+              config={"files": [{"path": sys.argv[2], "name": "rows"}], "checkpoint_every": 200},
+              mappings={"rows": MappingSpec.model_validate(json.loads(sys.argv[3]))})
+"""
+
+
+def _landed(db: Path) -> int:
+    if not db.exists():
+        return 0
+    engine = create_engine(f"sqlite:///{db}")
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM source_records")).scalar_one())
+    except OperationalError:  # the schema may not exist yet while the process starts
+        return 0
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.slow
+def test_fast_path_killed_mid_ingest_then_rerun_equals_uninterrupted(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "rows.csv"
+    bench.make_csv(path, 40_000, seed=2)
+    reference_url = f"sqlite:///{tmp_path / 'reference.db'}"
+    _ingest(reference_url, path, bench.MAPPING, batch=True, every=200)
+
+    db = tmp_path / "crashed.db"
+    process = subprocess.Popen([sys.executable, "-c", _INGEST_SCRIPT, f"sqlite:///{db}", str(path),
+                                json.dumps(bench.MAPPING)], cwd=Path(__file__).resolve().parents[2])
+    deadline = time.monotonic() + 240
+    while _landed(db) < 1000 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.02)
+    assert process.poll() is None, "ingest finished before it could be killed; make the input bigger"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    partial = _landed(db)
+    assert 0 < partial < 38_000, partial
+
+    rerun = _ingest(f"sqlite:///{db}", path, bench.MAPPING, batch=True, every=200)
+    assert rerun.total("changed") == 0
+    expected, actual = _snapshot(reference_url), _snapshot(f"sqlite:///{db}")
+    for part in ("records", "versions", "quarantine", "states"):
+        assert actual[part] == expected[part], part
