@@ -124,6 +124,35 @@ class AmoClient:
                                  what=f"amoCRM {method} {urlsplit(url).path}", throttled=self._throttled,
                                  policy=self.policy)
 
+    def changed_since(self, entity: str, since: int | None, page_size: int = 250) -> Iterator[dict[str, Any]]:
+        """Every record updated at or after `since` (all when None), oldest change first, each once.
+
+        Page numbers shift when a record changes during the walk (it moves to the end of the order),
+        so this does not walk `page=1,2,3…`: after each page it asks again from the last `updated_at`
+        it saw (skipping the ids it already gave at that second), and follows `_links.next` only
+        while a whole page ties on one second.
+        """
+        lower, page = since, 1
+        given: set[int] = set()  # ids given whose updated_at is `lower`
+        while True:
+            query_from = lower
+            params: dict[str, Any] = {"limit": page_size, "order[updated_at]": "asc", "page": page}
+            if lower is not None:
+                params["filter[updated_at][from]"] = lower
+            body = self.request("GET", f"/api/v4/{entity}", params=params) or {}
+            items = list((body.get("_embedded") or {}).get(entity) or [])
+            for item in items:
+                moment = int(item["updated_at"])
+                if moment == lower and item["id"] in given:
+                    continue
+                if lower is None or moment > lower:
+                    lower, given = moment, set()
+                given.add(item["id"])
+                yield item
+            if not items or not (body.get("_links") or {}).get("next"):
+                return
+            page = page + 1 if lower == query_from else 1  # a whole page on one second: the next page of it
+
     def pages(self, entity: str, params: Mapping[str, Any]) -> Iterator[list[dict[str, Any]]]:
         """Every page of a list, following `_links.next` (204 or a page without `next` ends it)."""
         body = self.request("GET", f"/api/v4/{entity}", params=params)

@@ -1,38 +1,38 @@
 """The amoCRM destination writer: contacts keyed by a `crmsync_id` custom field (the golden id).
 
-amoCRM has no upsert, so `create` looks every record up before it writes: by `query=<golden id>`
-(the value of our custom field, which `prepare` creates if the account lacks it), then, when
-`match_by` allows, by its e-mail or phone among contacts people made. Found ones are updated
-(PATCH, in batches), the rest created (POST, in batches); a create whose answer was lost is
-looked up again by the engine's next attempt, never repeated blindly. amoCRM refuses a batch
-as a whole when an entity in it is invalid, naming each by `request_id` (we send the golden id):
-those become per-record rejections with amoCRM's words, and the rest of the batch is sent again.
+amoCRM has no upsert, so `create` looks every record up before it writes (connectors/amocrm/
+lookup.py): by our key, then, when `match_by` allows, by e-mail or phone among contacts people
+made. `lookup: scan` (the default) reads the account once and then only what changed;
+`lookup: query` asks `query=<value>` per record. The key lives in a `crmsync_id` custom field,
+which `prepare` creates if the account lacks it. Found ones are updated (PATCH, in batches), the
+rest created (POST, in batches); a create whose answer was lost is looked up again by the
+engine's next attempt, never repeated blindly. amoCRM refuses a batch as a whole when an entity
+in it is invalid, naming each by `request_id` (we send the golden id): those become per-record
+rejections with amoCRM's words, and the rest of the batch is sent again.
 
 Writing PHONE or EMAIL replaces the field's values, so pushing twice never doubles a number.
 The API has no delete for contacts: an archive (the loser of a merge, a retired record) clears
 our key and tags the contact `crmsync-archived`; an erasure also blanks the name and every field
 crmsync writes and tags it `crmsync-erased`, for a person to delete in amoCRM if wanted.
-Each lookup is one request: creating N new contacts costs about 2N + N/batch_size requests, paced
-under the account's 7 requests a second (see README.md).
+Everything is paced under the account's shared budget (7 requests a second; see README.md).
 """
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from connectors.amocrm.client import AmoClient, entity_errors, open_client
+from connectors.amocrm.lookup import ARCHIVED_TAG, ERASED_TAG, RETIRED_TAGS, AccountIndex, holds, tags_of
 from sync.push.destination import Delivered, DestinationSettings, Missing, OutboundItem, Outcome, Rejected, WriterStats
 from sync.push.retries import ApiError, RetryPolicy
 
-__all__ = ["ATTRIBUTES", "AmoDestination", "open_destination"]
+__all__ = ["ARCHIVED_TAG", "ATTRIBUTES", "ERASED_TAG", "AmoDestination", "open_destination"]
 
 MAX_BATCH = 250
 DEFAULT_BATCH = 50  # amoCRM's recommendation
 ATTRIBUTES = ("name", "first_name", "last_name", "responsible_user_id", "tags")
-ARCHIVED_TAG = "crmsync-archived"
-ERASED_TAG = "crmsync-erased"
 _NOT_FOUND = "(NotFound)"
 
 
@@ -49,7 +49,8 @@ class AmoDestination:
 
     def __init__(self, client: AmoClient, *, name: str = "amocrm", entity: str = "contacts",
                  batch_size: int = DEFAULT_BATCH, key_field: str = "crmsync_id",
-                 match_by: Sequence[str] = ("email",), enum_codes: dict[str, str] | None = None) -> None:
+                 match_by: Sequence[str] = ("email",), enum_codes: dict[str, str] | None = None,
+                 lookup: Literal["scan", "query"] = "scan") -> None:
         self.client = client
         self.name = name
         self.entity = entity
@@ -61,6 +62,8 @@ class AmoDestination:
         self._fields: dict[str, dict[str, Any]] = {}
         self._key_id: int | None = None
         self._written: list[str] = []
+        self.lookup = lookup
+        self.index = AccountIndex(client, entity, self._key)
 
     def close(self) -> None:
         self.client.close()
@@ -169,28 +172,24 @@ class AmoDestination:
         body = self.client.request("GET", f"/api/v4/{self.entity}", params={"query": query, "limit": 50})
         return list(((body or {}).get("_embedded") or {}).get(self.entity) or [])
 
-    def _held(self, record: dict[str, Any], field_id: int | None = None, code: str | None = None) -> set[str]:
-        return {str(v.get("value", "")).strip().lower() for f in record.get("custom_fields_values") or []
-                if (field_id is not None and f.get("field_id") == field_id) or (code and f.get("field_code") == code)
-                for v in f.get("values") or []}
-
     def _find(self, item: OutboundItem, taken: set[str]) -> str | None:
-        """The remote id holding this golden record: ours by key, else (per match_by) a person's by e-mail/phone."""
+        """`lookup: query`: ours by `query=<key>`, else (per match_by) a person's contact by e-mail/phone."""
         key = self._key()
-        ours = [r for r in self._search(item.key) if item.key.lower() in self._held(r, key)]
+        ours = [r for r in self._search(item.key) if item.key.lower() in holds(r, field_id=key)]
         if ours:
             return str(min(int(r["id"]) for r in ours))
-        for code, kind in (("EMAIL", "email"), ("PHONE", "phone")):
-            if kind not in self.match_by:
-                continue
-            for wanted in self._identities(item, code):
-                for record in self._search(wanted):
-                    tags = {t.get("name") for t in (record.get("_embedded") or {}).get("tags") or []}
-                    if (str(record["id"]) not in taken and not self._held(record, key)
-                            and wanted.lower() in self._held(record, code=code)
-                            and not tags & {ARCHIVED_TAG, ERASED_TAG}):
-                        return str(record["id"])
+        for identity in self._wanted(item):
+            code, _, wanted = identity.partition(":")
+            for record in self._search(wanted):
+                if (str(record["id"]) not in taken and not holds(record, field_id=key)
+                        and wanted in holds(record, code=code) and not tags_of(record) & RETIRED_TAGS):
+                    return str(record["id"])
         return None
+
+    def _wanted(self, item: OutboundItem) -> list[str]:
+        """The item's identities the look-up may match a person's contact by: "EMAIL:a@b.c", "PHONE:+7…"."""
+        return [f"{code}:{value.strip().lower()}" for code, kind in (("EMAIL", "email"), ("PHONE", "phone"))
+                if kind in self.match_by for value in self._identities(item, code)]
 
     def _identities(self, item: OutboundItem, code: str) -> list[str]:
         names = [n for n, f in self._fields.items() if f.get("code") == code and n in item.properties]
@@ -225,8 +224,11 @@ class AmoDestination:
         taken: set[str] = set()
         found: list[OutboundItem] = []
         fresh: list[OutboundItem] = []
+        if self.lookup == "scan":
+            self.index.refresh()
         for item in items:
-            remote = self._find(item, taken)
+            remote = self.index.find(item.key, self._wanted(item), taken) if self.lookup == "scan" \
+                else self._find(item, taken)
             if remote is None:
                 fresh.append(item)
             else:
@@ -242,6 +244,7 @@ class AmoDestination:
             for item in fresh:
                 if item.key in done:
                     outcomes[item.key] = Delivered(item.key, done[item.key], created=True)
+                    self.index.note_created(done[item.key], item.key, self._wanted(item))
                 elif item.key in refused:
                     outcomes[item.key] = Rejected(item.key, refused[item.key], "VALIDATION_ERROR")
         return self._complete(items, outcomes)
@@ -286,13 +289,17 @@ def open_destination(settings: DestinationSettings) -> AmoDestination:
     limits = settings.rate_limit if "rate_limit" in settings.model_fields_set else None
     options = dict(settings.options)
     policy = RetryPolicy(**options["retry"]) if "retry" in options else None
-    unknown = sorted(set(options) - {"retry", "key_field", "match_by", "enum_codes"})
+    unknown = sorted(set(options) - {"retry", "key_field", "match_by", "enum_codes", "lookup"})
     if unknown:
         raise ValueError(f"destination {settings.name!r}: unknown option(s) {', '.join(unknown)} for amoCRM; "
-                         "known: key_field, match_by, enum_codes, retry")
+                         "known: key_field, match_by, enum_codes, lookup, retry")
+    lookup = options.get("lookup", "scan")
+    if lookup not in ("scan", "query"):
+        raise ValueError(f"destination {settings.name!r}: options.lookup must be 'scan' or 'query', not {lookup!r}")
     client = open_client(base_url=settings.base_url, token=token, rate_limit=limits, account=settings.account,
                          timeout=settings.timeout_seconds, policy=policy)
     return AmoDestination(client, name=settings.name, entity=settings.object,
                           batch_size=settings.batch_size or DEFAULT_BATCH,
                           key_field=str(options.get("key_field", "crmsync_id")),
-                          match_by=list(options.get("match_by", ["email"])), enum_codes=options.get("enum_codes"))
+                          match_by=list(options.get("match_by", ["email"])), enum_codes=options.get("enum_codes"),
+                          lookup=lookup)

@@ -74,6 +74,7 @@ class AmoEmulator(Emulator):
         self.fault_rate = 0.0
         self.fault_kinds: tuple[str, ...] = FAULT_KINDS
         self.fired: Counter[str] = Counter()
+        self.seed = seed
         self._rng = random.Random(seed)
         self._roll = threading.local()
         self._lose: list[tuple[str, str | None]] = []  # (group, method) of answers to lose, in order
@@ -97,6 +98,7 @@ class AmoEmulator(Emulator):
             self.fault_rate, self.fault_kinds = 0.0, FAULT_KINDS
             self.fired.clear()
             self._lose.clear()
+            self._rng = random.Random(self.seed)
             self.token = token or self.token
         with self._lock:
             self._faults.clear()

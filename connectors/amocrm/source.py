@@ -1,13 +1,11 @@
 """The Airbyte source for amoCRM / Kommo API v4: contacts and companies, incremental by `updated_at`.
 
-Each stream asks for records with `filter[updated_at][from]` and `order[updated_at]=asc`. Page
-numbers shift when a record changes during the read (it moves to the end of the order), so the
-stream does not walk `page=1,2,3…` across the whole result: after each page it asks again from
-the last `updated_at` it saw (skipping the ids it already gave at that second), and follows
-`_links.next` only while a whole page ties on one second. The cursor is the `updated_at` all of
-whose records were emitted; a new read starts `lookback_seconds` before it, because a record
-changed later in the same second shares the timestamp. amoCRM's API has no deleted-records
-list for contacts and companies, so deletions are not read here.
+Each stream asks for records with `filter[updated_at][from]` and `order[updated_at]=asc`, asking
+again from the last `updated_at` seen after each page (see `AmoClient.changed_since`: page
+numbers shift when a record changes during the read, so they are followed only through a tie).
+The cursor is the `updated_at` all of whose records were emitted; a new read starts
+`lookback_seconds` before it, because a record changed later in the same second shares the
+timestamp. amoCRM's API has no deleted-records list for contacts and companies, so deletions are not read here.
 """
 
 from __future__ import annotations
@@ -120,35 +118,13 @@ class AmoStream(CursorStream):
             return max(0, int(self.saved_cursor) - self.config.lookback_seconds)
         return int(self.config.start_date.timestamp()) if self.config.start_date else None
 
-    def _query(self, client: AmoClient, lower: int | None, page: int) -> dict[str, Any] | None:
-        params: dict[str, Any] = {"limit": self.config.page_size, "order[updated_at]": "asc", "page": page}
-        if lower is not None:
-            params["filter[updated_at][from]"] = lower
-        body: dict[str, Any] | None = client.request("GET", f"/api/v4/{self.name}", params=params)
-        return body
-
     def read_new(self) -> Iterator[Mapping[str, Any]]:
-        """Records from the cursor (less the look-back) on, asking again from the last second seen."""
+        """Records from the cursor (less the look-back) on, oldest change first."""
         client = self.config.client()
-        lower, page = self._since(), 1
-        given: set[int] = set()  # ids emitted whose updated_at is `lower`
         try:
-            while True:
-                query_from = lower
-                body = self._query(client, lower, page)
-                items = list(((body or {}).get("_embedded") or {}).get(self.name) or [])
-                for item in items:
-                    moment = int(item[CURSOR])
-                    if moment == lower and item["id"] in given:
-                        continue
-                    if lower is None or moment > lower:
-                        lower, given = moment, set()
-                    given.add(item["id"])
-                    self.advance(moment)
-                    yield flatten(item)
-                if not items or not ((body or {}).get("_links") or {}).get("next"):
-                    return
-                page = page + 1 if lower == query_from else 1  # a whole page on one second: the next page of it
+            for item in client.changed_since(self.name, self._since(), self.config.page_size):
+                self.advance(int(item[CURSOR]))
+                yield flatten(item)
         except (ApiError, TransportError) as exc:
             # the shared CursorStream reports these errors (with their kind) as Airbyte trace messages
             if isinstance(exc, AuthError):
