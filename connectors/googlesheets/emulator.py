@@ -214,6 +214,7 @@ class GoogleSheetsEmulator(Emulator):
         if access_token:
             self._tokens[access_token] = (float("inf"), READ_SCOPES)
         self._reads: dict[str, deque[float]] = {}
+        self._revoke_after: int | None = None
         self.quota_refusals = 0
         self.tokens_issued = 0
         self._data_lock = threading.Lock()
@@ -244,9 +245,13 @@ class GoogleSheetsEmulator(Emulator):
             assert sheet is not None, title
             sheet.rows.extend(list(r) for r in rows)
 
-    def revoke_tokens(self) -> None:
-        """Make every token issued by the token URL invalid (the fixed access token stays)."""
+    def revoke_tokens(self, *, after: int = 0) -> None:
+        """Make every token issued by the token URL invalid, now or after `after` more reads (the fixed one stays)."""
         with self._data_lock:
+            if after:
+                self._revoke_after = after
+                return
+            self._revoke_after = None
             self._tokens = {t: v for t, v in self._tokens.items() if v[0] == float("inf")}
 
     # ------------------------------------------------------------ protocol
@@ -307,6 +312,14 @@ class GoogleSheetsEmulator(Emulator):
         return self._charge(who)
 
     def _charge(self, who: str) -> EmuResponse | None:
+        with self._data_lock:
+            if self._revoke_after is not None:
+                self._revoke_after -= 1
+                due = self._revoke_after <= 0
+            else:
+                due = False
+        if due:
+            self.revoke_tokens()
         if not self.reads_per_minute:
             return None
         now = time.monotonic()

@@ -180,21 +180,13 @@ def test_a_service_account_key_is_exchanged_for_a_token(api: GoogleSheetsEmulato
 def test_a_revoked_service_account_token_is_renewed_once(api: GoogleSheetsEmulator) -> None:
     made = add_people(api, 4)
     harness = harness_for(api, service_account_info=service_account_info(api), page_rows=200)
-    api.tokens_issued = 0
-    original = api._values_get
-
-    def revoke_after_first(request):  # the token dies between two blocks of one read
-        response = original(request)
-        if api.count("values") == 1:
-            api.revoke_tokens()
-        return response
-
-    api._compiled = [(r if r.group != "values" or "batchGet" in r.pattern else
-                      type(r)(r.method, r.pattern, revoke_after_first, r.group), p) for r, p in api._compiled]
+    api.revoke_tokens(after=2)  # the token dies between two blocks of one read (metadata, block 1 | block 2)
     result = read(harness)
     assert not result.errors, result.errors
     assert sorted(result.ids) == sorted(made)
     assert api.tokens_issued == 2
+    refused = [r for r in api.requests if r.group == "values" and r.path.endswith("201%3A400")]
+    assert len(refused) == 2  # block 2 refused once with 401, then read with the new token
 
 
 def test_a_key_the_token_url_rejects_fails_clearly_without_the_key(api: GoogleSheetsEmulator) -> None:
