@@ -188,3 +188,22 @@ def test_queue_pages_through_many_suggestions(admin: tuple[TestClient, Store, st
     client, store, _ = admin
     page = client.get("/queue", params={"page": "5"})  # past the end: the last page
     assert "page 1 of 1" in page.text
+
+
+def test_the_queue_page_ranks_and_filters_exactly_like_list_suggestions(admin: tuple[TestClient, Store, str]
+                                                                        ) -> None:
+    client, store, _ = admin
+    with store.session() as session:  # a deleted record no longer counts, nor gives its source
+        session.execute(__import__("sqlalchemy").text(
+            "UPDATE source_records SET deleted = true WHERE source = 'crm' AND source_record_id = '1'"))
+    cases = [{}, {"source": "crm"}, {"source": "web"}, {"min_score": 0.6}, {"max_score": 0.85},
+             {"assignee": "-"}, {"status": "deferred"}]
+    for params in cases:
+        api = client.get("/api/queue", params=params).json()["items"]
+        expected = list_suggestions(
+            store, statuses=(params.get("status", "pending"),), source=params.get("source"),
+            min_score=params.get("min_score"), max_score=params.get("max_score"),
+            unassigned=params.get("assignee") == "-")
+        assert [(i["id"], i["records"], tuple(i["sources"]), i["priority"]) for i in api] == [
+            (i.id, i.records, i.sources, i.priority) for i in expected], params
+    assert [i["records"] for i in client.get("/api/queue", params={"source": "sheet"}).json()["items"]] == [2]
