@@ -61,6 +61,8 @@ class Bitrix24SourceConfig(BaseModel):
                                   "record with a lower ID is seen only by a look-back (re-reading is harmless)")
     detect_deletions: bool = Field(True, description="list live ids after each read to find deleted records "
                                    "(costs one request per 50 records)")
+    deletion_sweep_hours: float = Field(0, ge=0, description="list live ids at most once per this many hours "
+                                        "(0: on every read); deletions show up that much later, for fewer requests")
     checkpoint_every: int = Field(PAGE, ge=1, description="records between state checkpoints")
     rate_limit: RateLimitSettings = Field(default_factory=lambda: RateLimitSettings(max_requests=100,
                                                                                     interval_seconds=50))
@@ -130,7 +132,7 @@ class BitrixStream(Stream, CheckpointMixin):
 
     @property
     def state(self) -> MutableMapping[str, Any]:
-        """`{cursor, id, known}`: every record up to (cursor, id) has been emitted."""
+        """`{cursor, id, known, swept_at}`: every record up to (cursor, id) has been emitted."""
         return dict(self._state)
 
     @state.setter
@@ -215,7 +217,15 @@ class BitrixStream(Stream, CheckpointMixin):
         # ids created after the changes were read come in with the next read; knowing them now is harmless
         for record_id in live:
             known.add(record_id)
-        self._state = {**self._state, "known": known.dumps()}
+        self._state = {**self._state, "known": known.dumps(), "swept_at": datetime.now(UTC).isoformat()}
+
+    def _sweep_due(self) -> bool:
+        swept = self._state.get("swept_at")
+        if not self.config.detect_deletions:
+            return False
+        if not swept or not self.config.deletion_sweep_hours:
+            return True
+        return datetime.now(UTC) - _moment(swept) >= timedelta(hours=self.config.deletion_sweep_hours)
 
     def read_records(self, sync_mode: SyncMode, cursor_field: list[str] | None = None,
                      stream_slice: Mapping[str, Any] | None = None,
@@ -226,7 +236,7 @@ class BitrixStream(Stream, CheckpointMixin):
         known = IdRanges.loads(self._state.get("known"))
         try:
             yield from self._changed(known)
-            if self.config.detect_deletions:
+            if self._sweep_due():
                 yield from self._deleted(known)
         except (ApiError, TransportError, BudgetExhausted) as exc:
             kind = FailureType.config_error if isinstance(exc, AuthError) else FailureType.system_error

@@ -142,6 +142,19 @@ def test_companies_stream_and_deletions_come_as_deleted_records(ticking: BitrixE
     assert third == []  # a deletion is reported once
 
 
+def test_the_id_sweep_can_run_less_often_than_reads(bitrix: BitrixEmulator) -> None:
+    ids = add_contacts(bitrix, 3)
+    config = config_for(bitrix, objects=["contacts"], deletion_sweep_hours=1)
+    _, state, _ = read(config, ["contacts"])
+    bitrix.contacts.call("crm.contact.delete", {"id": ids[0]})
+    bitrix.calls.clear()
+    again, state, _ = read(config, ["contacts"], state)
+    assert again == [] and bitrix.calls["crm.contact.list"] == 1  # the changes only: the sweep is not due
+    state["contacts"]["swept_at"] = "2024-01-01T00:00:00+00:00"
+    later, _, _ = read(config, ["contacts"], state)
+    assert [(r["_record_id"], bool(r["_ab_cdc_deleted_at"])) for r in later] == [(ids[0], True)]
+
+
 def test_a_read_killed_during_the_deletion_sweep_reports_the_deletions_again(bitrix: BitrixEmulator) -> None:
     ids = add_contacts(bitrix, 30)
     _, state, _ = read(config_for(bitrix), ["contacts"])
