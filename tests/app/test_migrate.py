@@ -275,6 +275,66 @@ def test_migration_into_retailcrm_reads_its_customers_first(tmp_path: Path) -> N
     assert (report.created, report.updated, report.unchanged) == (0, 0, 4)  # the second run wrote nothing
 
 
+def _crowd(n: int) -> list[list[str]]:
+    """n people (a fifth without an e-mail) and a repeat of every fourth one, formatted differently."""
+    given = ["Анна", "Мария", "Ольга", "Елена", "Ирина", "Татьяна", "Наталья", "Вера", "Нина"]
+    family = ["Смирнова", "Кузнецова", "Попова", "Васильева", "Соколова", "Михайлова", "Новикова"]
+    people = [[f"{family[i % 7]} {given[i % 9]}", f"8 917 {200 + i:03d}-{i % 100:02d}-{i % 97:02d}",
+               "" if i % 5 == 4 else f"c{i}@example.ru", "Пермь"] for i in range(n)]
+    return people + [[p[0], p[1].replace("8 917", "+7 917"), p[2].upper(), ""] for p in people[::4]]
+
+
+@pytest.mark.emulator
+@pytest.mark.slow
+def test_kill_9_during_migrate_then_rerun_leaves_one_contact_per_person(crm: HubSpotEmulator, tmp_path: Path,
+                                                                        cli_env: dict[str, str]) -> None:
+    """`crmsync migrate` killed at random moments of its push; each re-run carries on; nobody twice, nobody lost."""
+    import os
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    rng = random.Random(5)
+    partial: list[int] = []
+    for trial in range(2):
+        # every answer a little late: a push of a few seconds, so that kills land inside it
+        crm.reset(EmulatorSettings(tokens=frozenset({TOKEN}), latency_seconds=0.05))
+        folder = tmp_path / f"trial{trial}"
+        folder.mkdir()
+        rows = _crowd(40)
+        file = _write_csv(folder / "people.csv", rows)
+        crm.data.create("contacts", {"firstname": "Анна", "lastname": "Смирнова", "phone": "+79172000000"})
+        (folder / "crmsync.yaml").write_text(yaml.safe_dump({"destinations": [
+            {"name": "crm", "connector": "hubspot", "base_url": crm.url, "token": "${HUBSPOT_TOKEN}",
+             "batch_size": 5, "workers": 1}]}))
+        env = {**cli_env, "HUBSPOT_TOKEN": TOKEN}
+        command = [sys.executable, "-m", "crmsync", "migrate", file.name, "--to", "crm", "--yes"]
+        for _kill in range(2):
+            writes = crm.write_calls
+            process = subprocess.Popen(command, cwd=folder, env=env, stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL)
+            target = writes + rng.randint(1, 4)
+            deadline = time.monotonic() + 120
+            while crm.write_calls < target and process.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(rng.uniform(0, 0.2))
+            assert process.poll() is None, "the migration ended before it could be killed"
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+            partial.append(len(crm.contacts()))
+        final = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=300)
+        assert final.returncode == 0, final.stdout + final.stderr
+        contacts = crm.contacts()
+        phones = Counter(c.get("phone") for c in contacts)
+        assert len(contacts) == 40 and max(phones.values()) == 1, (trial, phones.most_common(3))
+        expected = {"+7" + r[1][2:].replace(" ", "").replace("-", "") for r in rows}
+        assert set(phones) == expected, trial
+        assert Counter(c.get("email") for c in contacts if c.get("email")).most_common(1)[0][1] == 1
+    assert any(0 < n < 40 for n in partial), partial  # killed with the CRM half written
+
+
 # ---------------------------------------------------------------- the command
 
 runner = CliRunner()
