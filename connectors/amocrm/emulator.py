@@ -74,6 +74,7 @@ class AmoEmulator(Emulator):
         self.fault_rate = 0.0
         self.fault_kinds: tuple[str, ...] = FAULT_KINDS
         self.fired: Counter[str] = Counter()
+        self.statuses: Counter[int] = Counter()  # answers sent, by status
         self.seed = seed
         self._rng = random.Random(seed)
         self._roll = threading.local()
@@ -97,6 +98,7 @@ class AmoEmulator(Emulator):
             self.clock, self._next_id = 1714550400, 406000
             self.fault_rate, self.fault_kinds = 0.0, FAULT_KINDS
             self.fired.clear()
+            self.statuses.clear()
             self._lose.clear()
             self._rng = random.Random(self.seed)
             self.token = token or self.token
@@ -217,6 +219,9 @@ class AmoEmulator(Emulator):
             http.close_connection = True
             http.connection.close()
             return None
+        if response is not None:
+            with self._data:
+                self.statuses[response.status] += 1
         return response
 
     # ------------------------------------------------------------ data

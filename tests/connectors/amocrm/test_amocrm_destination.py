@@ -7,6 +7,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -250,6 +251,28 @@ def test_the_writer_stays_under_seven_requests_a_second(store, spec, settings, a
 
     assert report.error is None and report.created == 15
     assert report.rate_limited == 0 and report.requests >= 30
+
+
+def test_reads_and_writes_of_one_account_share_one_budget(store, spec, settings, amo):
+    from connectors.amocrm.source import iter_airbyte_messages
+
+    amo.reset(token=TOKEN)  # the API's own limit: 7 a second
+    forget_budgets()
+    amo.add("contacts", 400)
+    seed_golden(store, [person(i) for i in range(60)])
+    real = with_lookup(settings, "scan").model_copy(update={
+        "batch_size": 10, "rate_limit": RateLimitSettings(max_requests=7, interval_seconds=1)})
+    config = {"base_url": amo.url, "token": TOKEN, "objects": ["contacts"], "page_size": 40}
+    read: list[int] = []
+    reader = threading.Thread(target=lambda: read.append(
+        sum(1 for m in iter_airbyte_messages(config, ["contacts"], None) if m.record)))
+    reader.start()
+    report = push_destination(store, real, spec)
+    reader.join(120)
+
+    assert read and read[0] >= 400 and report.delivered == 60 and report.error is None
+    assert amo.statuses[429] <= 1, amo.statuses  # neither side starved the other into a 429 storm
+    assert amo.statuses[200] >= 25
 
 
 KILL_TRIALS = {"sqlite": int(os.environ.get("CRMSYNC_KILL_TRIALS", "20")), "postgres": 6}
