@@ -45,10 +45,13 @@ from sync.store import (
 )
 from sync.store.match_state import (
     active_golden_ids,
+    calls_with_phone,
     changed_since,
     deleted_linked,
     last_version_id,
+    load_leads,
     load_match_state,
+    save_leads,
     save_match_state,
 )
 from sync.store.review import list_suggestion_rows
@@ -86,6 +89,8 @@ class MatchReport:
     mode: str = "full"  # 'full' (every record clustered) or 'incremental' (only new and changed records)
     dry_run: bool = False  # nothing was written: the counts say what a real run would change
     records_moved: int = 0  # linked source records now in another golden record
+    leads_new: int = 0  # golden records made for calls from numbers no customer has
+    leads_merged: int = 0  # leads retired because a customer with their phone arrived
     records_matched: int = 0  # records the engine placed this run (all of them on a full run)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -256,14 +261,15 @@ def _match_once(store: Store, matcher: Matcher, run_id: str | None, rules: Survi
         report.suggestions_reopened = len(reopened)
         report.suggestions_new, _ = replace_pending_suggestions(session, suggestions, now=now)
         report.suggestions_pending = len({tuple(sorted((s.golden_a, s.golden_b))) for s in suggestions})
-        for golden_id in sorted(set(existing) - set(golden_ids)):
+        leads = set(load_leads(session).values())  # leads stand without source records of their own
+        for golden_id in sorted(set(existing) - set(golden_ids) - leads):
             retire_golden(session, golden_id, now=now)
             audit.append({"actor": actor, "action": "golden.retire", "entity_id": golden_id,
                           "before": existing[golden_id].fields, "run_id": run_id,
                           "reason": "no source records left in it"})
             report.golden_retired += 1
         append_personal_audit(session, audit, now=now)  # personal values sealed: erasure can make them unreadable
-        report.interactions_attached = attach_interactions(session, by_phone, by_email)
+        report.interactions_attached = _attach_with_leads(session, by_phone, by_email, actor, run_id, now, report)
         report.golden_total = len(clusters)
         report.records_matched = len(records)
         if dry_run:
@@ -326,7 +332,7 @@ def _match_incremental(store: Store, matcher: Matcher, run_id: str | None,
         report.timings["load"] = time.perf_counter() - mark
         if not todo and not touched:
             report.golden_total = len(active)
-            report.interactions_attached = _attach(session, stored, links)
+            report.interactions_attached = _attach(session, stored, links, actor, run_id, now, report)
             _save_state(session, matcher, rules, now, last_version)
             return report
         mark = time.perf_counter()
@@ -386,7 +392,7 @@ def _match_incremental(store: Store, matcher: Matcher, run_id: str | None,
         report.suggestions_reopened = len(reopened)
         report.suggestions_new, _ = replace_pending_suggestions(session, items + fresh_items, now=now)
         report.suggestions_pending = len({tuple(sorted((s.golden_a, s.golden_b))) for s in items + fresh_items})
-        report.interactions_attached = _attach(session, stored, new_links)
+        report.interactions_attached = _attach(session, stored, new_links, actor, run_id, now, report)
         report.golden_total = len(active_golden_ids(session))
         report.engine = {"mode": "incremental", "records_placed": len(todo), "timings": dict(report.timings),
                          "settings": asdict(matcher.settings), "model": state["model"]}
@@ -444,7 +450,8 @@ def _rebuild_golden(session: Any, golden_ids: list[str], stored: dict[int, Any],
     append_personal_audit(session, audit, now=now)
 
 
-def _attach(session: Any, stored: dict[int, Any], links: dict[int, str]) -> int:
+def _attach(session: Any, stored: dict[int, Any], links: dict[int, str], actor: str, run_id: str | None,
+            now: datetime, report: MatchReport) -> int:
     """Interactions to golden records by the phones and e-mails of their live source records."""
     by_phone: dict[str, str] = {}
     by_email: dict[str, str] = {}
@@ -457,4 +464,43 @@ def _attach(session: Any, stored: dict[int, Any], links: dict[int, str]) -> int:
             by_phone.setdefault(phone, golden_id)
         for email in canonical.get("emails") or []:
             by_email.setdefault(email, golden_id)
-    return attach_interactions(session, by_phone, by_email)
+    return _attach_with_leads(session, by_phone, by_email, actor, run_id, now, report)
+
+
+def _attach_with_leads(session: Any, by_phone: dict[str, str], by_email: dict[str, str], actor: str,
+                       run_id: str | None, now: datetime, report: MatchReport) -> int:
+    """Attach interactions; a call from a number no customer has makes a lead (one per number).
+
+    A lead is a golden record of its own (source 'telephony': the phone and when it first
+    called). When a customer with that phone arrives, the lead merges into the customer: its
+    calls move there and the lead is retired, with an audit entry naming the customer.
+    """
+    leads = load_leads(session)
+    audit: list[dict[str, Any]] = []
+    for phone, lead_id in sorted(leads.items()):
+        customer = by_phone.get(phone)
+        if customer is None or customer == lead_id:
+            continue
+        retire_golden(session, lead_id, now=now)
+        audit.append({"actor": actor, "action": "lead.merge", "entity_id": lead_id, "run_id": run_id,
+                      "before": {"phones": [phone], "lead": True}, "after": {"merged_into": customer},
+                      "reason": f"a customer with this phone arrived: merged into {customer}"})
+        del leads[phone]
+        report.leads_merged += 1
+    for call in calls_with_phone(session):
+        if call.phone in by_phone or call.phone in leads or (call.email and call.email in by_email):
+            continue
+        lead_id = str(uuid.uuid4())
+        first_seen = (call.occurred_at or now).isoformat()
+        fields = {"phones": [call.phone], "lead": True, "lead_source": "telephony", "first_seen_at": first_seen}
+        provenance = {name: {"source": "telephony", "rule": "unknown caller", "at": first_seen}
+                      for name in ("phones", "lead", "lead_source", "first_seen_at")}
+        save_golden(session, lead_id, fields=fields, provenance=provenance,
+                    content_hash=content_hash({"fields": fields, "provenance": provenance}), now=now)
+        audit.append({"actor": actor, "action": "golden.create", "entity_id": lead_id, "after": fields,
+                      "run_id": run_id, "reason": "lead: a call from a number no customer has"})
+        leads[call.phone] = lead_id
+        report.leads_new += 1
+    save_leads(session, leads)
+    append_personal_audit(session, audit, now=now)
+    return attach_interactions(session, {**leads, **by_phone}, by_email)
