@@ -43,6 +43,7 @@ from sync.runs import recorded_run
 from sync.store import (
     PushedRecord,
     Store,
+    StoredCustomer,
     current_links,
     load_customer_records,
     load_xrefs,
@@ -111,7 +112,7 @@ class Gathered:
 @dataclass
 class _Membership:
     from_file: set[str] = field(default_factory=set)
-    crm_records: dict[str, list[Any]] = field(default_factory=lambda: defaultdict(list))
+    crm_records: dict[str, list[StoredCustomer]] = field(default_factory=lambda: defaultdict(list))
 
 
 class Migration:
@@ -126,9 +127,9 @@ class Migration:
         self.settings = destination
         self.matcher = matcher
         self.sheet = sheet
-        self.store: Store = open_store(store_url or store_url_for(file))
         self.outbound: OutboundSpec = outbound or load_outbound(
             mapping_template(f"{destination.connector}_{destination.object}_out"))
+        self.store: Store = open_store(store_url or store_url_for(file))
         self._writer: Destination | None = None
         self._membership = _Membership()
 
