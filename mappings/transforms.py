@@ -190,6 +190,36 @@ def _is_valid(code: int, nsn: str) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What parse needs of one region's metadata, looked up once."""
+
+    code: int
+    code_text: str
+    international: re.Pattern[str] | None
+    national: re.Pattern[str] | None
+    usable: bool  # False: its national prefix rule captures or transforms; leave it to the full parser
+
+
+@lru_cache(maxsize=512)
+def _plan(region: str) -> _Plan | None:
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if metadata is None or metadata.country_code is None:
+        return None
+    national = re.compile(metadata.national_prefix_for_parsing) if metadata.national_prefix_for_parsing else None
+    return _Plan(metadata.country_code, str(metadata.country_code),
+                 re.compile(metadata.international_prefix) if metadata.international_prefix else None,
+                 national, not metadata.national_prefix_transform_rule and (national is None or national.groups == 0))
+
+
+@lru_cache(maxsize=512)
+def _plan_for_code(code: int) -> _Plan | None:
+    main = phonenumbers.region_code_for_country_code(code)
+    if main == phonenumbers.UNKNOWN_REGION or main == "001":  # non-geographic codes: the full parser
+        return None
+    return _plan(main)
+
+
 def _fast_e164(text: str, region: str | None) -> str | None:
     """E.164 of a valid number in a common plain shape, exactly as phonenumbers gives it; else None.
 
@@ -204,7 +234,7 @@ def _fast_e164(text: str, region: str | None) -> str | None:
     digits = _NOT_DIGIT.sub("", text)
     if len(digits) < 3:
         return None
-    if text.startswith("+"):
+    if text[0] == "+":
         if digits[0] == "0":
             return None
         for size in (1, 2, 3):
@@ -213,34 +243,23 @@ def _fast_e164(text: str, region: str | None) -> str | None:
                 break
         else:
             return None
+        plan = _plan_for_code(code)
         national = digits[size:]
-        main = phonenumbers.region_code_for_country_code(code)
-        if main == phonenumbers.UNKNOWN_REGION or main == "001":  # non-geographic codes: the full parser
-            return None
-        metadata = phonenumbers.PhoneMetadata.metadata_for_region(main)
     else:
-        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region.upper()) if region else None
-        if metadata is None or metadata.country_code is None:
-            return None
-        code = metadata.country_code
-        if digits.startswith(str(code)):
-            return None
-        if metadata.international_prefix and _prefix_pattern(metadata.international_prefix).match(digits):
+        plan = _plan(region) if region else None  # phonenumbers wants upper case: "us" is no region
+        if plan is None or digits.startswith(plan.code_text) \
+                or (plan.international is not None and plan.international.match(digits)):
             return None
         national = digits
-    if metadata is None or len(national) < 2:
+    if plan is None or not plan.usable or len(national) < 2:
         return None
-    if metadata.national_prefix_for_parsing:
-        prefix = _prefix_pattern(metadata.national_prefix_for_parsing).match(national)
+    if plan.national is not None:
+        prefix = plan.national.match(national)
         if prefix:
-            if prefix.groups() or metadata.national_prefix_transform_rule:
-                return None
             national = national[prefix.end():]
-    if not national or national[0] == "0" or len(national) > 17:
+    if not national or national[0] == "0" or len(national) > 17 or not _is_valid(plan.code, national):
         return None
-    if not _is_valid(code, national):
-        return None
-    return f"+{code}{national}"
+    return f"+{plan.code_text}{national}"
 
 
 @lru_cache(maxsize=200_000)
