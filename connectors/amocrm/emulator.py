@@ -10,7 +10,9 @@ Lists are `application/hal+json` with `_page`, `_links.next` while more pages ex
 Our choices where the contract is silent (marked so the tests do not pass for the wrong reason):
 an e-mail without `@` and a dot is refused with code `InvalidEmail`; PATCH of an id that does not
 exist is refused with code `NotFound`; a 429 carries `Retry-After`. The API has no delete for
-contacts or companies, so neither does the emulator (tests remove records with `forget`).
+contacts or companies, so neither does the emulator: tests remove records with `forget`, which
+records a `contact_deleted` / `company_deleted` event in `GET /api/v4/events` (amoCRM's events
+API, outside our contract: newest first, `filter[type]`, `filter[created_at][from|to]`, limit ≤ 100).
 Timestamps come from a fake clock that moves one second per written entity, so tests decide
 which records tie on `updated_at`.
 
@@ -42,6 +44,8 @@ RATE_PER_SECOND = 7
 FAULT_KINDS = ("429", "500", "503", "timeout", "drop", "lost")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _ENTITY = r"(?P<entity>contacts|companies)"
+_SINGULAR = {"contacts": "contact", "companies": "company"}
+EVENTS_LIMIT = 100
 _HAL = "application/hal+json"
 _PROBLEM = "application/problem+json"
 _TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 429: "Too Many Requests",
@@ -81,6 +85,7 @@ class AmoEmulator(Emulator):
         self._lose: list[tuple[str, str | None]] = []  # (group, method) of answers to lose, in order
         self._data = threading.RLock()
         self.entities: dict[str, dict[int, dict[str, Any]]] = {"contacts": {}, "companies": {}}
+        self.events: list[dict[str, Any]] = []
         self.fields = _standard_fields()
         self.clock = 1714550400
         self._next_id = 406000
@@ -94,6 +99,7 @@ class AmoEmulator(Emulator):
         """No entities, faults, request log or spent rate limit; the API's own limit set again."""
         with self._data:
             self.entities = {"contacts": {}, "companies": {}}
+            self.events = []
             self.fields = _standard_fields()
             self.clock, self._next_id = 1714550400, 406000
             self.fault_rate, self.fault_kinds = 0.0, FAULT_KINDS
@@ -121,9 +127,14 @@ class AmoEmulator(Emulator):
             return [json.loads(json.dumps(c)) for c in self.entities["contacts"].values()]
 
     def forget(self, entity: str, entity_id: int) -> None:
-        """Remove a record, as a person deleting it in amoCRM's interface would."""
+        """Remove a record, as a person deleting it in amoCRM's interface would (an event says so)."""
         with self._data:
-            self.entities[entity].pop(int(entity_id), None)
+            if self.entities[entity].pop(int(entity_id), None) is not None:
+                singular = _SINGULAR[entity]
+                self.events.append({"id": f"01ev{len(self.events):022d}", "type": f"{singular}_deleted",
+                                    "entity_id": int(entity_id), "entity_type": singular, "created_by": 0,
+                                    "created_at": self._tick(), "value_after": [], "value_before": [],
+                                    "account_id": ACCOUNT_ID, "_embedded": {}})
 
     def add(self, entity: str, count: int, **overrides: Any) -> list[dict[str, Any]]:
         """Make `count` records exist, one clock second apart; returns them."""
@@ -160,6 +171,7 @@ class AmoEmulator(Emulator):
         """The v4 routes this emulator serves."""
         return [
             Route("GET", r"/api/v4/account", self._account, group="account"),
+            Route("GET", r"/api/v4/events", self._events, group="events"),
             Route("GET", rf"/api/v4/{_ENTITY}/custom_fields", self._list_fields, group="fields"),
             Route("POST", rf"/api/v4/{_ENTITY}/custom_fields", self._add_fields, group="fields"),
             Route("GET", rf"/api/v4/{_ENTITY}", self._list, group="list"),
@@ -392,6 +404,36 @@ class AmoEmulator(Emulator):
         for record in chunk:
             record["_links"] = self._link(request, entity, record["id"])
         return EmuResponse(200, {"_page": page, "_links": links, "_embedded": {entity: chunk}}, {"Content-Type": _HAL})
+
+    def _events(self, request: EmuRequest) -> EmuResponse:
+        """The events list, newest first: `filter[type]` (comma-separated or `[]`), `filter[created_at][from|to]`."""
+        try:
+            page = int(request.arg("page", "1") or 1)
+            limit = int(request.arg("limit", "50") or 50)
+            since = int(request.arg("filter[created_at][from]") or 0)
+            until = int(request.arg("filter[created_at][to]") or 0)
+        except ValueError:
+            return self.error(400, "Request validation failed: page, limit and filter[created_at] are integers")
+        if limit > EVENTS_LIMIT or limit < 1 or page < 1:
+            return self.error(400, "Request validation failed", **{"validation-errors": [
+                {"request_id": "0", "errors": [{"code": "Range", "path": "limit",
+                                                 "detail": f"This value should be between 1 and {EVENTS_LIMIT}."}]}]})
+        kinds = {k for v in request.query.get("filter[type]", []) + request.query.get("filter[type][]", [])
+                 for k in v.split(",") if k}
+        with self._data:
+            hits = [e for e in self.events if (not kinds or e["type"] in kinds) and e["created_at"] >= since
+                    and (not until or e["created_at"] <= until)]
+        hits.sort(key=lambda e: (e["created_at"], e["id"]), reverse=True)
+        chunk = hits[(page - 1) * limit:page * limit]
+        if not chunk:
+            return EmuResponse(204, b"", {"Content-Type": _HAL})
+        base = f"{self._origin(request)}/api/v4/events?"
+        others = [(k, v) for k, values in request.query.items() if k != "page" for v in values]
+        links: dict[str, Any] = {"self": {"href": base + urlencode([*others, ("page", page)])}}
+        if page * limit < len(hits):
+            links["next"] = {"href": base + urlencode([*others, ("page", page + 1)])}
+        return EmuResponse(200, {"_page": page, "_links": links, "_embedded": {"events": chunk}},
+                           {"Content-Type": _HAL})
 
     def _get(self, request: EmuRequest) -> EmuResponse:
         entity = request.params["entity"]

@@ -5,13 +5,16 @@ again from the last `updated_at` seen after each page (see `AmoClient.changed_si
 numbers shift when a record changes during the read, so they are followed only through a tie).
 The cursor is the `updated_at` all of whose records were emitted; a new read starts
 `lookback_seconds` before it, because a record changed later in the same second shares the
-timestamp. amoCRM's API has no deleted-records list for contacts and companies, so deletions are not read here.
+timestamp. Deletions come from amoCRM's events API (outside our contract): `contact_deleted` /
+`company_deleted` events since `deleted_cursor`, emitted as `{_record_id, _ab_cdc_deleted_at}`
+rows in the same stream, which ingest marks deleted. The events list is newest first, so the
+deletion cursor moves only when the whole list has been read.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -32,6 +35,9 @@ __all__ = ["AmoSource", "AmoSourceConfig", "AmoStream", "flatten", "iter_airbyte
 
 logger = logging.getLogger(__name__)
 CURSOR = "updated_at"
+DELETED_KEY = "_ab_cdc_deleted_at"  # Airbyte's CDC marker: ingest marks the record deleted
+DELETED_CURSOR = "deleted_cursor"
+_SINGULAR = {"contacts": "contact", "companies": "company"}
 
 
 class AmoSourceConfig(BaseModel):
@@ -46,6 +52,7 @@ class AmoSourceConfig(BaseModel):
     start_date: datetime | None = Field(None, description="read records updated since (default: all)")
     lookback_seconds: int = Field(60, ge=0, le=86_400, description="re-read this much before the cursor")
     page_size: int = Field(250, ge=1, le=250, description="records per page (amoCRM allows 250)")
+    read_deletions: bool = Field(True, description="read deletions from the events API (needs its scope)")
     rate_limit: RateLimitSettings = Field(default_factory=lambda: RateLimitSettings(max_requests=7,
                                                                                    interval_seconds=1))
     account: str | None = Field(None, description="share one rate budget between entries naming the same account")
@@ -102,6 +109,22 @@ class AmoStream(CursorStream):
     def __init__(self, config: AmoSourceConfig, entity: str) -> None:
         super().__init__(entity, checkpoint_every=config.page_size)
         self.config = config
+        self._deleted_cursor: int | None = None
+
+    @property
+    def state(self) -> MutableMapping[str, Any]:
+        """`{"cursor": updated_at, "deleted_cursor": created_at of the newest deletion event read}`."""
+        merged = dict(self._state)
+        if self._deleted_cursor is not None:
+            merged[DELETED_CURSOR] = self._deleted_cursor
+        return merged
+
+    @state.setter
+    def state(self, value: MutableMapping[str, Any]) -> None:
+        saved = dict(value or {})
+        deleted = saved.pop(DELETED_CURSOR, None)
+        self._deleted_cursor = int(deleted) if deleted is not None else None
+        self._state = saved
 
     def get_json_schema(self) -> Mapping[str, Any]:
         """The columns every row has; custom fields add more."""
@@ -111,7 +134,7 @@ class AmoStream(CursorStream):
                 "properties": {RECORD_ID_KEY: {"type": "string"}, "id": {"type": "integer"}, "name": text,
                                "first_name": text, "last_name": text, "created_at": number, CURSOR: number,
                                "created_at_iso": text, "updated_at_iso": text, "phone": text, "email": text,
-                               "tags": text, "custom_fields": {"type": "object"}}}
+                               "tags": text, "custom_fields": {"type": "object"}, DELETED_KEY: text}}
 
     def _since(self) -> int | None:
         if self.saved_cursor is not None:
@@ -125,6 +148,8 @@ class AmoStream(CursorStream):
             for item in client.changed_since(self.name, self._since(), self.config.page_size):
                 self.advance(int(item[CURSOR]))
                 yield flatten(item)
+            if self.config.read_deletions:
+                yield from self._deletions(client)
         except (ApiError, TransportError) as exc:
             # the shared CursorStream reports these errors (with their kind) as Airbyte trace messages
             if isinstance(exc, AuthError):
@@ -134,6 +159,29 @@ class AmoStream(CursorStream):
             raise SourceApiError(str(exc), exc.status) from None
         finally:
             client.close()
+
+
+    def _deletions(self, client: AmoClient) -> Iterator[Mapping[str, Any]]:
+        """Deletion events since the deletion cursor (less the look-back), each as a deleted-record row."""
+        since = self._deleted_cursor
+        if since is None:
+            since = self._since() or 0  # deletions before the records' own window were never read as records
+        since = max(0, since - (self.config.lookback_seconds if self._deleted_cursor is not None else 0))
+        params = {"filter[type]": f"{_SINGULAR[self.name]}_deleted", "filter[created_at][from]": since,
+                  "limit": 100}
+        newest = self._deleted_cursor
+        emitted: set[int] = set()
+        for page in client.pages("events", params):
+            for event in page:
+                moment = int(event.get("created_at") or 0)
+                newest = moment if newest is None else max(newest, moment)
+                entity_id = int(event["entity_id"])
+                if entity_id in emitted:
+                    continue
+                emitted.add(entity_id)
+                yield {RECORD_ID_KEY: str(entity_id), "id": entity_id, DELETED_KEY: _iso(moment),
+                       "deleted_by": event.get("created_by"), "updated_at_iso": _iso(moment)}
+        self._deleted_cursor = newest  # the list is newest first: only a complete read moves the cursor
 
 
 class AmoSource(CrmsyncSource):

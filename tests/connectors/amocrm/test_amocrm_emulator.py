@@ -117,3 +117,16 @@ def test_fault_switches(amo):
     assert [c["name"] for c in amo.contacts()] == ["Written anyway"]
     amo.fault_rate, amo.fault_kinds = 1.0, ("500",)
     assert get(amo, "/api/v4/contacts").status_code == 500 and amo.fired["500"] == 1
+
+
+def test_deletions_are_events_newest_first(amo):
+    assert get(amo, "/api/v4/events").status_code == 204
+    made = amo.add("contacts", 3)
+    for record in made:
+        amo.forget("contacts", record["id"])
+    events = get(amo, "/api/v4/events", **{"filter[type]": "contact_deleted", "limit": 2}).json()
+    assert [e["entity_id"] for e in events["_embedded"]["events"]] == [made[2]["id"], made[1]["id"]]
+    assert events["_embedded"]["events"][0]["entity_type"] == "contact" and "next" in events["_links"]
+    assert get(amo, "/api/v4/events", **{"filter[type]": "company_deleted"}).status_code == 204
+    assert get(amo, "/api/v4/events", limit=101).status_code == 400
+    assert get(amo, f"/api/v4/contacts/{made[0]['id']}").status_code == 204  # gone from the API

@@ -108,3 +108,46 @@ def _catalog(harness: Harness):
     from connectors.common.stream import configured_catalog
 
     return configured_catalog([s for s in harness.source.streams(harness.config) if s.name == harness.stream])
+
+
+def test_deletions_are_read_from_the_events_and_only_once(amo: AmoEmulator) -> None:
+    made = amo.add("contacts", 6)
+    harness = harness_for(amo, lookback_seconds=0)
+    first = read(harness)
+    amo.forget("contacts", made[1]["id"])
+    amo.forget("contacts", made[4]["id"])
+    amo.add("companies", 1)
+    amo.forget("companies", amo.add("companies", 1)[0]["id"])  # a company's deletion is not a contact's
+
+    second = read(harness, first.final_state)
+
+    gone = [r for r in second.records if r.get("_ab_cdc_deleted_at")]
+    assert sorted(r["_record_id"] for r in gone) == sorted([str(made[1]["id"]), str(made[4]["id"])])
+    assert second.final_state["deleted_cursor"] == amo.events[1]["created_at"]
+    kinds = {r.arg("filter[type]") for r in amo.requests if r.group == "events"}
+    assert kinds == {"contact_deleted"}
+    third = read(harness, second.final_state)
+    assert len([r for r in third.records if r.get("_ab_cdc_deleted_at")]) <= 1  # `from` is inclusive
+    unasked = read(harness_for(amo, read_deletions=False), first.final_state).records
+    assert not [r for r in unasked if r.get("_ab_cdc_deleted_at")]
+
+
+def test_ingest_marks_a_contact_deleted_in_amocrm_deleted(amo: AmoEmulator, store) -> None:
+    from sqlalchemy import select
+
+    from sync.ingest import ingest_source
+    from sync.store.models import SourceRecord
+
+    made = amo.add("contacts", 3)
+    mappings = {"contacts": load_mapping(TEMPLATES_DIR / "amocrm_contacts_in.yaml")}
+    config = config_for(amo, objects=["contacts"])
+    first = ingest_source(store, source="amo", connector="amocrm", config=config, mappings=mappings)
+    assert first.error is None
+    amo.forget("contacts", made[0]["id"])
+    second = ingest_source(store, source="amo", connector="amocrm", config=config, mappings=mappings)
+    assert second.error is None and second.total("deleted") == 1
+    with store.session() as session:
+        rows = {r.source_record_id: r for r in session.scalars(select(SourceRecord))}
+    assert rows[str(made[0]["id"])].deleted and not rows[str(made[1]["id"])].deleted
+    email = made[1]["custom_fields_values"][1]["values"][0]["value"]
+    assert rows[str(made[1]["id"])].canonical["emails"] == [email]
