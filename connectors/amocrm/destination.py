@@ -289,10 +289,11 @@ def open_destination(settings: DestinationSettings) -> AmoDestination:
     limits = settings.rate_limit if "rate_limit" in settings.model_fields_set else None
     options = dict(settings.options)
     policy = RetryPolicy(**options["retry"]) if "retry" in options else None
-    unknown = sorted(set(options) - {"retry", "key_field", "match_by", "enum_codes", "lookup"})
+    unknown = sorted(set(options) - {"retry", "key_field", "match_by", "enum_codes", "lookup", "source"})
     if unknown:
         raise ValueError(f"destination {settings.name!r}: unknown option(s) {', '.join(unknown)} for amoCRM; "
-                         "known: key_field, match_by, enum_codes, lookup, retry")
+                         "known: key_field, match_by, enum_codes, lookup, retry, source (settings for reading "
+                         "the account, used by `crmsync migrate`)")
     lookup = options.get("lookup", "scan")
     if lookup not in ("scan", "query"):
         raise ValueError(f"destination {settings.name!r}: options.lookup must be 'scan' or 'query', not {lookup!r}")
