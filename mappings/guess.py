@@ -57,7 +57,8 @@ _HEADERS: dict[str, tuple[str, ...]] = {
                "phone number", "work phone", "home phone", "whatsapp", "телефон", "тел", "моб", "мобильный",
                "мобильный телефон", "сотовый", "номер телефона", "номер", "рабочий телефон", "контактный телефон"),
     "company": ("company", "company name", "organization", "organisation", "business", "employer", "account",
-                "компания", "организация", "фирма", "название компании", "юрлицо", "место работы"),
+                "компания", "организация", "фирма", "название компании", "юрлицо", "юр лицо", "место работы",
+                "контрагент", "наименование", "наименование организации", "клиент юрлицо"),
     "job_title": ("job title", "title", "position", "role", "job", "должность", "позиция"),
     "address.street": ("address", "street", "street address", "адрес", "улица"),
     "address.city": ("city", "town", "город", "населенный пункт", "нас пункт"),
@@ -77,8 +78,12 @@ _WORDS: dict[str, tuple[str, ...]] = {
     "name": ("фио", "name"),
     "company": ("company", "компания", "организац"),
     "address.city": ("city", "город"),
+    "address.street": ("address", "адрес"),
     "birth_date": ("birth", "рожден"),
 }
+# legal forms that make a value a company's name, not a person's
+_LEGAL_FORMS = frozenset({"ооо", "оао", "зао", "пао", "ао", "ип", "нко", "гуп", "муп", "llc", "ltd", "inc", "gmbh",
+                          "corp", "co", "plc", "ag", "sa", "bv", "oy", "ab", "llp", "lp", "pte", "pty"})
 # headers that promise the family name first ("ФИО" is Фамилия Имя Отчество)
 _FAMILY_FIRST = frozenset({"фио", "ф и о", "фамилия имя", "фамилия имя отчество"})
 _LIST_TARGETS = frozenset({"emails", "phones", "tags"})
@@ -212,7 +217,13 @@ def _phone_checker(region: str | None) -> Any:
     return is_phone
 
 
+def _is_company(value: str) -> bool:
+    return any(word.lower().rstrip(".") in _LEGAL_FORMS for word in _WORD.findall(value))
+
+
 def _is_person_name(value: str) -> bool:
+    if _is_company(value):
+        return False
     words = _WORD.findall(value)
     return 2 <= len(words) <= 4 and len("".join(words)) >= len(value.replace(" ", "")) - 2 \
         and all(w[0].isupper() for w in words)
@@ -274,6 +285,10 @@ def guess_mapping(columns: Sequence[str], rows: Sequence[Mapping[str, Any]], *,
             guesses.append(ColumnGuess(column, _custom_name(column),
                                        f"header says {TARGET_LABELS[by_header]}, but most values are not {what}",
                                        shown, 0.3))
+        elif found and _share(found, _is_company) >= _SHARE and by_header in (None, "name", "full_name", "company"):
+            reason = f"{_share(found, _is_company):.0%} of its values are company names (ООО, LLC, ...)"
+            guesses.append(ColumnGuess(column, "company", reason if by_header != "company" else f"header, and {reason}",
+                                       shown, 0.95 if by_header == "company" else 0.7))
         elif by_header is not None:
             target = by_header
             if target == "given_name" and found and _share(found, _is_person_name) >= _SHARE:

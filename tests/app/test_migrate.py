@@ -87,9 +87,19 @@ def test_values_win_over_odd_or_missing_headers() -> None:
     assert "phone numbers" in reasons["Контакт"] and "e-mail" in reasons["Column 7"]
 
 
+def test_company_names_are_not_taken_for_people() -> None:
+    columns = ["Customer", "Имя клиента", "Контрагент", "Адрес доставки"]
+    rows = [{"Customer": f"ООО Вектор-{i}", "Имя клиента": "Иванов Иван", "Контрагент": "Acme LLC",
+             "Адрес доставки": "ул. Ленина 1"} for i in range(3)]
+    targets = _targets(columns, rows)
+    assert targets["Имя клиента"] == "name"  # no known header: its values are people's names
+    assert targets["Контрагент"] == "company" and targets["Customer"].startswith("custom.")  # one company column
+    assert targets["Адрес доставки"] == "address.street"
+
+
 def test_one_column_per_single_valued_field_and_unknown_columns_kept() -> None:
     columns = ["Company", "Organisation", "Phone", "Work phone", "Customer ID", "Empty"]
-    row = {"Company": "Acme", "Organisation": "Acme Ltd", "Phone": "+44 20 7946 0958",
+    row = {"Company": "Acme Ltd", "Organisation": "Acme", "Phone": "+44 20 7946 0958",
            "Work phone": "+44 20 7946 0959", "Customer ID": "10023", "Empty": None}
     targets = _targets(columns, [row] * 3)
     assert targets["Company"] == "company" and targets["Organisation"].startswith("custom.")
