@@ -156,6 +156,10 @@ def migrate(
 
     if not file.exists():
         raise _fail(f"{file}: no such file")
+    if phone_region is not None:
+        phone_region = phone_region.strip().upper()
+        if len(phone_region) != 2 or not phone_region.isalpha():
+            raise _fail(f"--phone-region {phone_region!r}: use a two-letter country code such as RU, US, GB")
     destination, project_dir = _destination(to, config, base_url, token_env)
     try:
         table = read_table(file, sheet=sheet)
@@ -172,9 +176,9 @@ def migrate(
             spec = load_mapping(mapping)
             _show_mapping(guess_from_spec(spec, table.columns, rows), f"Mapping from {mapping.name}")
             if phone_region:
-                spec = spec.model_copy(update={"defaults": {**spec.defaults, "phone_region": phone_region.upper()}})
+                spec = spec.model_copy(update={"defaults": {**spec.defaults, "phone_region": phone_region}})
         else:
-            guess = guess_mapping(table.columns, rows, phone_region=phone_region.upper() if phone_region else None)
+            guess = guess_mapping(table.columns, rows, phone_region=phone_region)
             _confirm_mapping(guess, yes, f"Columns of {file.name} (guessed from headers and values)")
             spec = guess.spec()
             saved.write_text(guess.to_yaml(file.name), encoding="utf-8")

@@ -439,5 +439,7 @@ def test_cli_to_a_project_destination_and_clear_errors(crm: HubSpotEmulator, tmp
     monkeypatch.setenv("OTHER_TOKEN", "")
     no_token = runner.invoke(app, ["migrate", file.name, "--to", "hubspot", "--token-env", "OTHER_TOKEN"])
     assert no_token.exit_code == 2 and "export OTHER_TOKEN=" in no_token.output
+    region = _cli(["migrate", file.name, "--to", "crm", "--phone-region", "Russia"], tmp_path, monkeypatch)
+    assert region.exit_code == 2 and "two-letter country code" in region.output
     missing = _cli(["migrate", "nope.xlsx", "--to", "crm"], tmp_path, monkeypatch)
     assert missing.exit_code == 2 and "no such file" in missing.output
