@@ -30,7 +30,7 @@ from sync.review import (
 )
 from sync.review.queue import priority
 from sync.store import LinkedSource, linked_sources, load_golden
-from sync.store.review_queue import customer_sources, queue_candidates, suggestion_rows
+from sync.store.review_queue import queue_candidates, record_sources, suggestion_rows
 from sync.store.users import remember_decision
 
 __all__ = ["PAGE_SIZE", "QueueFilters", "router"]
@@ -140,7 +140,7 @@ def queue_page(request: Request, viewer: Annotated[Viewer, Depends(_viewer)], f:
     page = min(page, pages)
     shown, names = page_items(request, ids[(page - 1) * PAGE_SIZE: page * PAGE_SIZE])
     with store_of(request).session() as session:
-        sources = customer_sources(session)
+        sources = record_sources(session)
     return render(request, "queue.html", items=shown, total=len(ids), page=page, pages=pages, f=f,
                   params=f.params(), sources=sources, names=names)
 

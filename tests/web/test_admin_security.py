@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -188,10 +188,15 @@ def test_session_cookie_flags_secure_over_tls_and_logout(tmp_path: Path) -> None
 
 def test_a_session_expires(tmp_path: Path) -> None:
     project, store = open_seeded(f"sqlite:///{tmp_path / 'crmsync.db'}", tmp_path)
-    with TestClient(create_app(project, session_hours=1.5 / 3600)) as client:
-        log_in(client, "vic")
+    with TestClient(create_app(project, session_hours=2.0)) as client:
+        token = csrf_of(client.get("/login").text)
+        answer = client.post("/login", data={"name": "vic", "password": PASSWORDS["vic"], "csrf_token": token},
+                             follow_redirects=False)
+        assert "Max-Age=7200" in answer.headers["set-cookie"]
         assert client.get("/queue", follow_redirects=False).status_code == 200
-        time.sleep(2.0)
+        with store.engine.begin() as conn:  # two hours later, as far as the server can tell
+            conn.execute(text("UPDATE admin_sessions SET expires_at = :past"),
+                         {"past": datetime.now(UTC).replace(tzinfo=None) - timedelta(seconds=1)})
         answer = client.get("/queue", follow_redirects=False)
         assert answer.status_code == 303 and answer.headers["location"].startswith("/login")
     store.dispose()
