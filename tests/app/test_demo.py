@@ -133,3 +133,23 @@ def test_db_upgrade_reports_the_revision(demo_runs, cli_env) -> None:
     result = crmsync("db", "upgrade", "-c", str(folder / "crmsync.yaml"), cwd=folder, env=cli_env)
     assert result.returncode == 0, result.stderr
     assert "at revision" in result.stdout and os.fspath(folder) in result.stdout
+
+
+def test_the_demo_hubspot_keeps_its_contacts_and_their_ids_between_runs(tmp_path) -> None:
+    """Saved when a demo ends, loaded when the next starts, ids unchanged even after a deletion in between."""
+    from crmsync.demo import STATE_FILE, local_hubspot
+
+    with local_hubspot(tmp_path) as hubspot:
+        assert hubspot.url.startswith("http://127.0.0.1:")
+        assert os.environ["CRMSYNC_DEMO_HUBSPOT_URL"] == hubspot.url
+        made = [hubspot.data.create("contacts", {"email": f"p{i}@example.org", "firstname": f"P{i}"})
+                for i in range(3)]
+        hubspot.data.purge("contacts", made[1])  # an erasure: its id is never handed out again
+        hubspot.data.add_unique_property("contacts", "crmsync_id", {"name": "crmsync_id", "hasUniqueValue": True})
+        hubspot.data.update("contacts", made[2], {"crmsync_id": "g-2"})
+        before = [(c["id"], c["email"], c.get("crmsync_id")) for c in hubspot.contacts()]
+    assert "CRMSYNC_DEMO_HUBSPOT_URL" not in os.environ
+    assert (tmp_path / STATE_FILE).exists()
+    with local_hubspot(tmp_path) as again:
+        assert [(c["id"], c["email"], c.get("crmsync_id")) for c in again.contacts()] == before
+        assert again.data.find_unique("contacts", "crmsync_id", "g-2").id == made[2].id
