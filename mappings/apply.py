@@ -196,6 +196,7 @@ class _CompiledRule:
     column: str
     calls: list[Any]
     key_columns: tuple[str, ...] | None  # None: not memoisable
+    single: str | None  # the one column the memo is keyed by, if it is keyed by one
     memo: dict[Any, tuple[bool, Any, bool]] = field(default_factory=dict)  # key -> (ok, value or reason, plain)
 
 
@@ -224,7 +225,8 @@ class RowMapper:
             region_from = call.options.get("region_from") if call.name == "phone" else None
             if region_from and keys is not None:
                 keys = (*keys, str(region_from))
-        return _CompiledRule(rule, ", ".join(rule.from_), list(calls), keys)
+        single = keys[0] if keys is not None and len(keys) == 1 else None
+        return _CompiledRule(rule, ", ".join(rule.from_), list(calls), keys, single)
 
     def _value(self, compiled: _CompiledRule, row: Mapping[str, Any]) -> tuple[bool, Any, bool]:
         columns = compiled.key_columns
@@ -245,7 +247,8 @@ class RowMapper:
             if self.spec.entity == "interaction" and compiled.rule.to in ("phone", "email") \
                     and isinstance(value, list):
                 value = value[0] if value else None
-            outcome: tuple[bool, Any, bool] = (True, value, _plain(compiled.rule.to, value))
+            outcome: tuple[bool, Any, bool] = (True, _prepare(compiled.rule.to, value),
+                                               _plain(compiled.rule.to, value))
         except TransformError as exc:
             outcome = (False, str(exc), False)
         if columns is not None:
@@ -264,13 +267,19 @@ class RowMapper:
             rule = compiled.rule
             if rule.when and not _applies(rule, row):
                 continue
-            ok, value, plain_value = self._value(compiled, row)
+            outcome = None
+            if compiled.single is not None:  # the common case, inlined: one column, seen before
+                try:
+                    outcome = compiled.memo.get(row.get(compiled.single))
+                except TypeError:  # an unhashable cell value
+                    outcome = None
+            ok, value, plain_value = outcome or self._value(compiled, row)
             if not ok:
                 problem = RowProblem(compiled.column, rule.to, value)
                 (problems if rule.on_error == "quarantine" else warnings).append(problem)
                 continue
             plain = plain and plain_value
-            _assign(values, rule.to, value)
+            _store(values, value)
         if problems:
             return MappedRow(None, problems, warnings)
         if plain:
@@ -286,6 +295,42 @@ class RowMapper:
         record = result.record
         updated = getattr(record, "source_updated_at", None) or getattr(record, "occurred_at", None)
         return MappedRow(record.model_dump(mode="json"), [], result.warnings, updated)
+
+
+def _prepare(target: str, value: Any) -> tuple[Any, ...]:
+    """What _assign(values, target, value) would do, worked out once per distinct value (see _store)."""
+    if value is None or value == [] or value == "":
+        return ("skip",)
+    if isinstance(value, PersonName):
+        parts = (("full_name", value.full), ("given_name", value.given), ("family_name", value.family),
+                 ("patronymic", value.patronymic))
+        return ("name", tuple((key, part) for key, part in parts if part))
+    if target in _LIST_TARGETS:
+        return ("list", target, tuple(value if isinstance(value, list) else [value]))
+    if target.startswith(("custom.", "address.", "consent.")):
+        group, _, key = target.partition(".")
+        return ("group", group, key, value if group != "custom" else str(value))
+    if isinstance(value, list):  # a list-valued transform feeding a scalar field keeps the first
+        value = value[0]
+    return ("scalar", target, value)
+
+
+def _store(values: dict[str, Any], op: tuple[Any, ...]) -> None:
+    """_assign with the decisions _prepare made."""
+    kind = op[0]
+    if kind == "scalar":
+        values.setdefault(op[1], op[2])
+    elif kind == "list":
+        bucket = values.setdefault(op[1], [])
+        for item in op[2]:
+            if item not in bucket:
+                bucket.append(item)
+    elif kind == "name":
+        for key, part in op[1]:
+            if not values.get(key):
+                values[key] = part
+    elif kind == "group":
+        values.setdefault(op[1], {}).setdefault(op[2], op[3])
 
 
 _EMPTY_ADDRESS = dict.fromkeys(_ADDRESS_KEYS)
