@@ -265,3 +265,31 @@ def test_nul_characters_in_a_csv_do_not_stop_it_on_either_store(store: Store, tm
     source, report = _ingest(store, path, {}, "data")
     _check(store, source, report, "data", path, 2)
     assert (report.stream("data").new, report.stream("data").quarantined) == (1, 1)
+
+
+def _small_book() -> bytes:
+    book = Workbook()
+    book.active.title = "Sheet"
+    book.active.append(["Name", "Email"])
+    book.active.append(["Ann", "ann@example.com"])
+    return _deterministic(book)
+
+
+def test_a_zip_needing_an_unknown_version_is_a_clear_file_error(sqlite_store: Store, folder: Path) -> None:
+    data = bytearray(_small_book())
+    central = data.index(b"PK\x01\x02")  # the first central-directory entry: "version needed" at +6
+    data[central + 6:central + 8] = (84).to_bytes(2, "little")
+    path = folder / "future.xlsx"
+    path.write_bytes(bytes(data))
+    seen = _rows_seen(path, sheet="Sheet")
+    assert isinstance(seen, FileReadError) and "not a valid XLSX workbook" in str(seen)
+    source, report = _ingest(sqlite_store, path, {"sheets": ["Sheet"]}, "data:Sheet")
+    _check(sqlite_store, source, report, "data:Sheet", path, seen)
+
+
+def test_identical_workbooks_are_each_named_as_themselves(sqlite_store: Store, folder: Path) -> None:
+    first, copy = folder / "first.xlsx", folder / "copy.xlsx"
+    first.write_bytes(_small_book())
+    copy.write_bytes(_small_book())
+    assert read_table(first, sheet="Sheet").file == "first.xlsx"
+    assert read_table(copy, sheet="Sheet").file == "copy.xlsx"
