@@ -51,6 +51,9 @@ class GoogleSheetsConfig(HttpSettings):
     service_account_info: SecretStr | None = Field(
         None, description="a service account's JSON key, as text; share the spreadsheet with its client_email",
         json_schema_extra={"airbyte_secret": True})
+    service_account_file: str | None = Field(
+        None, description="path of a service account's JSON key file (relative: to the project folder); "
+        "instead of service_account_info")
     header_row: int | None = Field(None, ge=1, description="the row holding the column names; default: detected")
     primary_key: list[str] | None = Field(None, min_length=1, description="columns identifying a row; default: "
                                           "the row's content hash")
@@ -64,13 +67,29 @@ class GoogleSheetsConfig(HttpSettings):
 
     @model_validator(mode="after")
     def _one_credential(self) -> GoogleSheetsConfig:
-        given = [n for n in ("api_key", "access_token", "service_account_info") if getattr(self, n) is not None]
+        kinds = ("api_key", "access_token", "service_account_info", "service_account_file")
+        given = [n for n in kinds if getattr(self, n) is not None]
         if len(given) != 1:
-            raise ValueError("set exactly one of api_key, access_token or service_account_info"
+            raise ValueError("set exactly one of api_key, access_token, service_account_info or service_account_file"
                              + (f" (got {', '.join(given)})" if given else ""))
+        if self.service_account_file is not None:
+            self.service_account_info = SecretStr(_read_key_file(self.service_account_file, self.base_dir))
         if self.service_account_info is not None:
             _service_account(self.service_account_info)
         return self
+
+
+def _read_key_file(name: str, base_dir: str | None) -> str:
+    path = Path(name).expanduser()
+    if not path.is_absolute() and base_dir:
+        path = Path(base_dir) / path
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValueError(f"service_account_file: cannot read {path} ({exc.strerror or exc}); point it at the "
+                         "JSON key downloaded for the service account") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"service_account_file: {path} is not a JSON key file (not UTF-8 text)") from None
 
 
 def _service_account(secret: SecretStr) -> dict[str, Any]:

@@ -71,7 +71,7 @@ def config_for(api: GoogleSheetsEmulator, **overrides: Any) -> dict[str, Any]:
         "spreadsheet_id": SPREADSHEET, "base_url": api.url, "requests_per_minute": None, "timeout_seconds": 1.0,
         "max_retries": 3, "backoff_seconds": 0.05, "max_wait_seconds": 2.0, "checkpoint_every": 5, "page_rows": 400,
     }
-    if not {"api_key", "service_account_info"} & set(overrides):
+    if not {"api_key", "service_account_info", "service_account_file"} & set(overrides):
         config["access_token"] = ACCESS_TOKEN
     config.update(overrides)
     return {k: v for k, v in config.items() if v is not None or k == "requests_per_minute"}

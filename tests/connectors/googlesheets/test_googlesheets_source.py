@@ -199,6 +199,19 @@ def test_a_key_the_token_url_rejects_fails_clearly_without_the_key(api: GoogleSh
     assert "PRIVATE KEY" not in message and other_private.splitlines()[1] not in message
 
 
+def test_a_service_account_key_file_is_read_from_the_project_folder(api: GoogleSheetsEmulator, tmp_path: Path) -> None:
+    made = add_people(api, 2)
+    (tmp_path / "keys").mkdir()
+    (tmp_path / "keys" / "reader.json").write_text(service_account_info(api), encoding="utf-8")
+    result = read(harness_for(api, service_account_file="keys/reader.json", base_dir=str(tmp_path)))
+    assert not result.errors, result.errors
+    assert sorted(result.ids) == sorted(made)
+    missing = GoogleSheetsSource().check(LOGGER, config_for(api, service_account_file="keys/nope.json",
+                                                            base_dir=str(tmp_path)))
+    assert missing.status == Status.FAILED
+    assert f"service_account_file: cannot read {tmp_path / 'keys/nope.json'}" in (missing.message or "")
+
+
 def test_a_malformed_service_account_key_names_the_key(api: GoogleSheetsEmulator) -> None:
     status = GoogleSheetsSource().check(LOGGER, config_for(api, service_account_info='{"client_email": "x"}'))
     assert status.status == Status.FAILED
