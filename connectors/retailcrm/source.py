@@ -80,10 +80,13 @@ def parse_retailcrm_config(raw: Mapping[str, Any]) -> RetailCrmSourceConfig:
 
 
 def _flatten(customer: Mapping[str, Any], entry: Mapping[str, Any]) -> dict[str, Any]:
-    """The customer as RetailCRM sent it, plus `PHONE_LIST` (its numbers joined by '; ') and `changedAt`."""
+    """The customer as RetailCRM sent it, plus `PHONE_LIST` (its numbers joined by '; '), `changedAt` (its last
+    history entry's time) and the address parts as flat `address_city`, `address_index`, ... columns."""
     phones = customer.get("phones") or []
     numbers = [str(p.get("number")) for p in phones if isinstance(p, dict) and p.get("number")]
-    return {**customer, RECORD_ID_KEY: str(customer["id"]), CURSOR: int(entry["id"]),
+    address = customer.get("address") if isinstance(customer.get("address"), dict) else {}
+    parts = {f"address_{k}": address.get(k) for k in ("text", "city", "region", "index", "countryIso")}
+    return {**customer, **parts, RECORD_ID_KEY: str(customer["id"]), CURSOR: int(entry["id"]),
             "PHONE_LIST": "; ".join(numbers) or None, "changedAt": entry.get("createdAt")}
 
 

@@ -174,6 +174,8 @@ def test_ingest_maps_customers_and_marks_deleted_ones(retail: RetailCrmEmulator,
     from sync.store import load_customer_records
 
     ids = add_customers(retail, 4)
+    post(retail, "/customers/x0/edit", by="externalId",
+         customer={"address": {"city": "Казань", "index": "420111", "countryIso": "RU", "text": "ул. Баумана, 1"}})
     mapping = {"contacts": load_mapping(TEMPLATES_DIR / "retailcrm_contacts_in.yaml")}
     config = config_for(retail, objects=["contacts"])
     report = ingest_source(store, source="shop", connector="retailcrm", config=config, mappings=mapping)
@@ -182,6 +184,8 @@ def test_ingest_maps_customers_and_marks_deleted_ones(retail: RetailCrmEmulator,
         customers = {c.source_record_id: c.canonical for c in load_customer_records(session)}
     assert customers[ids[0]]["given_name"] == "Ann0" and customers[ids[0]]["emails"] == ["ann0@example.test"]
     assert customers[ids[0]]["phones"] == ["+79990000000", "+74951234567"]
+    assert customers[ids[0]]["address"] == {**customers[ids[0]]["address"], "city": "Казань", "postal_code": "420111",
+                                            "country": "RU", "street": "ул. Баумана, 1"}
     retail.delete(int(ids[2]))
     again = ingest_source(store, source="shop", connector="retailcrm", config=config, mappings=mapping)
     assert again.error is None and again.stream("contacts").deleted == 1
