@@ -23,6 +23,7 @@ from urllib.parse import quote
 from airbyte_cdk.models import AirbyteMessage, ConnectorSpecification, DestinationSyncMode, FailureType, SyncMode
 from airbyte_cdk.sources.streams import CheckpointMixin, Stream
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+from openpyxl.utils import get_column_letter
 from pydantic import Field, SecretStr, model_validator
 
 from connectors.common.config import ConnectorConfigError, connection_spec, parse_config
@@ -220,7 +221,7 @@ class SheetStream(Stream, CheckpointMixin):
         fingerprint = hashlib.sha256(json.dumps([settings, raw], ensure_ascii=False).encode()).hexdigest()
         try:
             grid = build_rows(raw, path=path, header_row=self.config.header_row,
-                              blank_name=lambda i: f"column_{_letters(i)}")
+                              blank_name=lambda i: f"column_{get_column_letter(i + 1)}")
             table = Table(path=path, file_format="gsheet", columns=grid.columns, rows=grid.rows,
                           fingerprint=fingerprint, sheet=self.tab, header_row=grid.header_row)
             check_primary_key(table, self.config.primary_key)
@@ -273,15 +274,6 @@ class SheetStream(Stream, CheckpointMixin):
         pass_id = uuid.uuid4().hex
         logger.info("%s: starting pass %s", self.name, pass_id)
         return pass_id, 0
-
-
-def _letters(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 class GoogleSheetsSource(CrmsyncSource):

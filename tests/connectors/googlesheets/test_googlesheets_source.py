@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from airbyte_cdk.models import Status
@@ -75,7 +76,7 @@ def test_rows_come_as_the_user_sees_them_below_the_title(api: GoogleSheetsEmulat
     assert (bob["Email"], bob["Phone"], bob["City"], bob["column_F"], bob["_row"]) == (None, "TRUE", None, "extra", 6)
     values = [r for r in api.requests if r.group == "values"]
     assert values and all(r.arg("valueRenderOption") == "FORMATTED_VALUE" for r in values)
-    assert "'Clients list'!1:400" in [__import__("urllib.parse").parse.unquote(r.path.rsplit("/", 1)[1]) for r in values]
+    assert "'Clients list'!1:400" in [unquote(r.path.rsplit("/", 1)[1]) for r in values]
 
 
 def test_big_tabs_are_read_in_blocks_up_to_the_grid_size(api: GoogleSheetsEmulator) -> None:
