@@ -331,8 +331,9 @@ def _match_incremental(store: Store, matcher: Matcher, run_id: str | None,
         report.records = len(stored)
         report.timings["load"] = time.perf_counter() - mark
         if not todo and not touched:
-            report.golden_total = len(active)
             report.interactions_attached = _attach(session, stored, links, actor, run_id, now, report)
+            report.golden_total = len(active_golden_ids(session) - set(load_leads(session).values()))
+            report.golden_unchanged = report.golden_total
             _save_state(session, matcher, rules, now, last_version)
             return report
         mark = time.perf_counter()
@@ -393,7 +394,9 @@ def _match_incremental(store: Store, matcher: Matcher, run_id: str | None,
         report.suggestions_new, _ = replace_pending_suggestions(session, items + fresh_items, now=now)
         report.suggestions_pending = len({tuple(sorted((s.golden_a, s.golden_b))) for s in items + fresh_items})
         report.interactions_attached = _attach(session, stored, new_links, actor, run_id, now, report)
-        report.golden_total = len(active_golden_ids(session))
+        report.golden_total = len(active_golden_ids(session) - set(load_leads(session).values()))
+        # as on a full run: every golden record this run did not create or change is unchanged
+        report.golden_unchanged = report.golden_total - report.golden_new - report.golden_changed
         report.engine = {"mode": "incremental", "records_placed": len(todo), "timings": dict(report.timings),
                          "settings": asdict(matcher.settings), "model": state["model"]}
         _save_state(session, matcher, rules, now, last_version)
