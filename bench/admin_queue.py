@@ -4,17 +4,20 @@ Seeds a fresh store with N pending merge suggestions (2·N golden records, each 
 record, matched by a scripted matcher so the figure is about the page and not about training),
 starts the real app under uvicorn on 127.0.0.1, logs in through the login form and loads queue
 pages, filtered and not, and one suggestion page. Reports the server's own time (its
-`Server-Timing: app` header, from the session check to the last byte of the rendered page) and
-the client's wall time, median and 95th percentile.
+`Server-Timing: app` header, from the session check to the rendered page), the client's wall time,
+and the CPU time the process spent per page (server and client together): on a shared machine the
+wall times include waiting for a core, the CPU time does not. The load average is printed too.
 
-    .venv/bin/python bench/admin_queue.py [--suggestions 10000] [--requests 30] [--database-url URL]
+    .venv/bin/python bench/admin_queue.py [--suggestions 10000] [--requests 30] [--database-url URL] [--dir DIR]
 
-`URL` must name an empty database (default: an SQLite file in a temp folder).
+`URL` must name an empty database (default: an SQLite file in DIR or a temp folder). With `--dir`,
+a store seeded there by an earlier run with the same number of suggestions is reused.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import socket
 import statistics
@@ -95,8 +98,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def measure(client: httpx.Client, path: str, repeat: int) -> tuple[list[float], list[float]]:
+def measure(client: httpx.Client, path: str, repeat: int) -> tuple[list[float], list[float], float]:
     server, wall = [], []
+    cpu = time.process_time()
     for _ in range(repeat):
         started = time.perf_counter()
         answer = client.get(path)
@@ -106,7 +110,7 @@ def measure(client: httpx.Client, path: str, repeat: int) -> tuple[list[float], 
         if timing is None:
             raise SystemExit(f"{path}: no Server-Timing header in the answer")
         server.append(float(timing.group(1)))
-    return server, wall
+    return server, wall, (time.process_time() - cpu) * 1000 / repeat
 
 
 def p95(values: list[float]) -> float:
@@ -119,12 +123,19 @@ def main() -> None:
     parser.add_argument("--suggestions", type=int, default=10_000)
     parser.add_argument("--requests", type=int, default=30, help="loads of each page measured")
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--dir", type=Path, default=None, help="folder for the project (reused if seeded)")
     args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="crmsync-bench-admin-"))
+    folder = args.dir or Path(tempfile.mkdtemp(prefix="crmsync-bench-admin-"))
+    folder.mkdir(parents=True, exist_ok=True)
     url = args.database_url or f"sqlite:///{folder / 'crmsync.db'}"
+    marker = folder / f"seeded-{args.suggestions}"
     (folder / "crmsync.yaml").write_text(f"version: 1\nname: admin-bench\nstore:\n  url: '{url}'\n", encoding="utf-8")
-    print(f"seeding {args.suggestions} pending suggestions ({2 * args.suggestions} golden records) ...", flush=True)
-    print(f"  seeded in {seed(url, args.suggestions):.1f} s")
+    if marker.exists() and args.database_url is None:
+        print(f"reusing the store seeded with {args.suggestions} suggestions in {folder}")
+    else:
+        print(f"seeding {args.suggestions} pending suggestions ({2 * args.suggestions} golden records) ...", flush=True)
+        print(f"  seeded in {seed(url, args.suggestions):.1f} s")
+        marker.touch()
 
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(load_project(folder / "crmsync.yaml")), host="127.0.0.1",
@@ -143,13 +154,15 @@ def main() -> None:
             pages = [("/queue", "queue, page 1"), ("/queue?page=100", "queue, page 100"),
                      ("/queue?source=web&min_score=0.8&max_score=0.9", "queue, filtered"),
                      (f"/suggestions/{sid}", "one suggestion"), ("/api/queue", "queue JSON")]
-            print(f"\n{'page':<18} {'server median':>14} {'server p95':>11} {'wall median':>12}   (ms, {args.requests} "
-                  "loads each)")
+            print(f"\nload average {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
+            print(f"{'page':<18} {'server median':>14} {'server p95':>11} {'wall median':>12} {'CPU/page':>9}   "
+                  f"(ms, {args.requests} loads each)")
             for path, label in pages:
                 measure(client, path, 2)  # warm up
-                server_ms, wall_ms = measure(client, path, args.requests)
+                server_ms, wall_ms, cpu_ms = measure(client, path, args.requests)
                 print(f"{label:<18} {statistics.median(server_ms):>14.1f} {p95(server_ms):>11.1f} "
-                      f"{statistics.median(wall_ms):>12.1f}")
+                      f"{statistics.median(wall_ms):>12.1f} {cpu_ms:>9.1f}")
+            print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     finally:
         server.should_exit = True
         thread.join(timeout=15)
