@@ -58,7 +58,9 @@ class GoogleSheetsConfig(HttpSettings):
     header_row: int | None = Field(None, ge=1, description="the row holding the column names; default: detected")
     primary_key: list[str] | None = Field(None, min_length=1, description="columns identifying a row; default: "
                                           "the row's content hash")
-    page_rows: int = Field(5000, ge=1, le=100_000, description="rows per values request (keep responses ≲ 2 MB)")
+    page_rows: int = Field(5000, ge=1, le=100_000, description="rows per values request at most")
+    page_cells: int = Field(60_000, ge=1, description="cells per values request at most (grid rows × columns), "
+                            "keeping responses near Google's advised 2 MB")
     checkpoint_every: int = Field(500, ge=1, description="records between STATE messages")
     base_url: str = Field("https://sheets.googleapis.com", description="the API root; an emulator's URL in tests")
     # Sheets allows 60 reads a minute per user and answers 429 past it, refilled each minute.
@@ -203,9 +205,11 @@ class SheetStream(Stream, CheckpointMixin):
         if props is None:
             raise ApiError(f"spreadsheet '{title}': sheet '{self.tab}' not found (sheets: "
                            f"{', '.join(_tabs(meta)) or 'none'}); fix \"sheets\"")
-        row_count = int((props.get("gridProperties") or {}).get("rowCount") or 0)
+        grid_size = props.get("gridProperties") or {}
+        row_count = int(grid_size.get("rowCount") or 0)
+        columns = max(1, int(grid_size.get("columnCount") or 1))
         raw: list[tuple[int, list[object]]] = []
-        step = self.config.page_rows
+        step = max(1, min(self.config.page_rows, self.config.page_cells // columns))
         for first in range(1, row_count + 1, step):
             last = min(row_count, first + step - 1)
             a1 = f"{quote_sheet(self.tab)}!{first}:{last}"

@@ -86,6 +86,16 @@ def test_big_tabs_are_read_in_blocks_up_to_the_grid_size(api: GoogleSheetsEmulat
     assert api.count("values") == 4  # 953 rows (grid 1000) in blocks of 300
 
 
+def test_wide_tabs_are_read_in_fewer_rows_per_request(api: GoogleSheetsEmulator) -> None:
+    made = add_people(api, 700)
+    api.books[SPREADSHEET].sheet(TAB).column_count = 200  # 1000 × 200 grid
+    result = read(harness_for(api, page_rows=5000, page_cells=60_000, checkpoint_every=1000))
+    assert sorted(result.ids) == sorted(made)
+    blocks = [unquote(r.path.rsplit("/", 1)[1]) for r in api.requests if r.group == "values"]
+    assert blocks == ["'Clients list'!1:300", "'Clients list'!301:600", "'Clients list'!601:900",
+                      "'Clients list'!901:1000"]
+
+
 def test_every_visible_tab_is_a_stream_by_default(api: GoogleSheetsEmulator) -> None:
     api.add_sheet(SPREADSHEET, "Leads", [["Email", "Name"], ["l@example.test", "Lee"]])
     api.add_sheet(SPREADSHEET, "Old", [["x", "y"]], hidden=True)
