@@ -345,6 +345,39 @@ def test_kill_9_during_migrate_then_rerun_leaves_one_contact_per_person(crm: Hub
     assert any(0 < n < 40 for n in partial), partial  # killed with the CRM half written
 
 
+@pytest.mark.emulator
+@pytest.mark.parametrize("connector", ["amocrm", "bitrix24"])
+def test_migration_into_amocrm_and_bitrix24(connector: str, tmp_path: Path) -> None:
+    """The same migration through other CRMs' sources and writers: 4 contacts, then nothing to write."""
+    if connector == "amocrm":
+        from connectors.amocrm.emulator import AmoEmulator
+
+        server = AmoEmulator("amo-token")
+    else:
+        from connectors.bitrix24.emulator import BitrixEmulator
+
+        server = BitrixEmulator()
+    file = _write_csv(tmp_path / "people.csv", ROWS)
+    table = read_table(file)
+    spec = guess_mapping(table.columns, [r.values for r in table.rows]).spec()  # type: ignore[union-attr]
+    with server:
+        settings = (DestinationSettings(name="amo", connector="amocrm", base_url=server.url,
+                                        token=SecretStr("amo-token")) if connector == "amocrm" else
+                    DestinationSettings(name="b24", connector="bitrix24", token=SecretStr(server.webhook_url)))
+        with Migration(file, spec, settings, matcher=MatchConfig().matcher()) as migration:
+            assert migration.gather().failed is None
+            first = migration.push(migration.plan())
+        assert first.error is None and first.created == 4
+        writes = server.write_calls
+        with Migration(file, spec, settings, matcher=MatchConfig().matcher()) as migration:
+            gathered = migration.gather()
+            assert (gathered.crm_contacts, gathered.already_in_crm) == (4, 4)  # read back, matched to their rows
+            plan = migration.plan()
+            assert plan.writes == 0, plan.summary()
+            assert migration.push(plan).error is None
+        assert server.write_calls == writes
+
+
 # ---------------------------------------------------------------- the command
 
 runner = CliRunner()
