@@ -7,6 +7,7 @@ file appears in the output: rows that cannot be mapped stay on their own, with t
 from __future__ import annotations
 
 import csv
+import gc
 import logging
 import multiprocessing
 import os
@@ -115,13 +116,17 @@ def _map_one(spec: MappingSpec, row: Row, stream: str, record_id: str) -> tuple[
     return mapped.record, ""
 
 
-def _map_chunk(start: int, ids: Sequence[str]) -> tuple[FeatureTable, list[str]]:
-    """Features of rows start.. (as many as ids), keyed by row index; and the rows that could not be mapped."""
+def _map_chunk(start: int, ids: Sequence[str], rows: Sequence[Row | BadRow] | None = None
+               ) -> tuple[FeatureTable, list[str]]:
+    """Features of rows start.. (as many as ids), keyed by row index; and the rows that could not be mapped.
+
+    `rows` are the chunk's own rows (sent to a worker); without them they are read from the job.
+    """
     assert _JOB is not None
-    spec, rows, stream, identifiers = _JOB
+    spec, all_rows, stream, identifiers = _JOB
     customers, keys, problems = [], [], []
     for offset, record_id in enumerate(ids):
-        row = rows[start + offset]
+        row = rows[offset] if rows is not None else all_rows[start + offset]
         if isinstance(row, BadRow):
             continue
         customer, reason = _map_one(spec, row, stream, record_id)
@@ -135,16 +140,22 @@ def _map_chunk(start: int, ids: Sequence[str]) -> tuple[FeatureTable, list[str]]
 
 def _features(spec: MappingSpec, rows: Sequence[Row | BadRow], ids: list[str], stream: str,
               identifiers: tuple[str, ...], workers: int) -> tuple[FeatureTable, list[str]]:
-    global _JOB  # noqa: PLW0603 - read by forked workers, so that rows are not pickled to them
+    global _JOB  # noqa: PLW0603 - the mapping, inherited by forked workers
     _JOB = (spec, rows, stream, identifiers)
+    starts = range(0, len(rows), _CHUNK_ROWS)
     try:
-        starts = range(0, len(rows), _CHUNK_ROWS)
         if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
             done = [_map_chunk(s, ids[s:s + _CHUNK_ROWS]) for s in starts]
         else:
+            # Workers get their chunk's rows pickled and never touch the parent's copy, and the
+            # parent's objects are frozen out of the cycle collector: otherwise the workers' own
+            # collections would write to every inherited object and copy the whole file into each.
+            gc.freeze()
             with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-                done = list(pool.map(_map_chunk, starts, [ids[s:s + _CHUNK_ROWS] for s in starts]))
+                done = list(pool.map(_map_chunk, starts, [ids[s:s + _CHUNK_ROWS] for s in starts],
+                                     (rows[s:s + _CHUNK_ROWS] for s in starts)))
     finally:
+        gc.unfreeze()
         _JOB = None
     problems = [message for _, found in done for message in found]
     return FeatureTable.concat([part for part, _ in done]), problems

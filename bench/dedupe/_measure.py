@@ -34,12 +34,21 @@ def _rss_mb(pid: int) -> float:
         return 0.0
 
 
-def _group_rss_mb(pgid: int) -> float:
-    """Summed RSS of every process in the group: a contender's forked workers count too.
+def _pss_mb(pid: int) -> float:
+    """Proportional set size: resident pages, each shared page divided among the processes sharing it."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return _rss_mb(pid)
 
-    Pages the workers share with their parent (copy-on-write) are counted in each, so this
-    overstates rather than understates.
-    """
+
+def _group_rss_mb(pgid: int) -> float:
+    """Memory of every process in the group, so a contender's forked workers count too: summed PSS
+    (pages a worker shares with its parent counted once, not once per process)."""
     total = 0.0
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -50,7 +59,7 @@ def _group_rss_mb(pgid: int) -> float:
         except OSError:
             continue
         if len(fields) > 2 and fields[2] == str(pgid):  # field 5 of stat: the process group
-            total += _rss_mb(int(entry))
+            total += _pss_mb(int(entry))
     return total
 
 
@@ -99,9 +108,12 @@ def measure(command: list[str], timeout: float, log: Path) -> dict[str, object]:
         _signal_group(proc.pid, signal.SIGKILL)  # stragglers that ignored SIGTERM
     state = "over memory cap" if over_memory else "timeout" if timed_out else ("ok" if code == 0 else "crashed")
     # ru_maxrss (KiB on Linux) is the largest single process among the child and the descendants it
-    # waited for; a contender with worker processes uses their sum, sampled every 0.2 s
+    # waited for; a contender with worker processes is measured by their summed PSS, sampled every 0.2 s
     return {"status": state, "wall_seconds": wall, "peak_rss_mb": max(usage.ru_maxrss / 1024, group_peak),
-            "largest_process_rss_mb": usage.ru_maxrss / 1024, "exit_code": code}
+            "largest_process_rss_mb": usage.ru_maxrss / 1024, "exit_code": code,
+            # CPU seconds of the contender and its workers: on a busy shared machine, wall time
+            # stretches with other people's load and this does much less
+            "cpu_seconds": usage.ru_utime + usage.ru_stime}
 
 
 def main() -> int:

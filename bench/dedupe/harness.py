@@ -2,7 +2,7 @@
 
 Peak RSS is the larger of the kernel's `ru_maxrss` of the reaped contender (os.wait4 in
 _measure.py: the largest single process among it and the descendants it waited for) and the
-summed RSS of its whole process group, sampled every 0.2 s, so a contender that forks workers
+summed PSS (proportional set size) of its whole process group, sampled every 0.2 s, so a contender that forks workers
 is measured whole.
 """
 
@@ -86,6 +86,7 @@ class Run:
     wall_seconds: float
     peak_rss_mb: float
     exit_code: int | None
+    cpu_seconds: float | None = None  # user + system, the contender and the workers it waited for
 
 
 def run_measured(command: list[str], timeout: float, log: Path) -> Run:
@@ -97,4 +98,5 @@ def run_measured(command: list[str], timeout: float, log: Path) -> Run:
     if done.returncode != 0:
         raise RuntimeError(f"_measure.py failed: {done.stderr.strip()[-300:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    return Run(result["status"], result["wall_seconds"], result["peak_rss_mb"], result["exit_code"])
+    return Run(result["status"], result["wall_seconds"], result["peak_rss_mb"], result["exit_code"],
+               result.get("cpu_seconds"))

@@ -111,6 +111,8 @@ def _run_one(contender: str, dataset: str, kind: str, path: Path, truth: dict[st
         loaded = json.loads(meta.read_text())
         row.phases, row.notes = loaded.get("phases", {}), loaded.get("notes", {})
     row.notes["load_before"] = round(load_before, 2)
+    if run.cpu_seconds is not None:
+        row.notes["cpu_s"] = round(run.cpu_seconds, 1)
     if run.status != "ok":
         row.status = run.status
         if run.status == "timeout":
