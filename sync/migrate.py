@@ -95,7 +95,7 @@ class Gathered:
     customers_in_file: int = 0  # golden records holding at least one file row
     already_in_crm: int = 0  # ... of which also hold a CRM contact
     crm_contacts: int = 0
-    adopted: int = 0  # CRM contacts newly linked to a golden record this run
+    adopted: int = 0  # CRM contacts newly linked to a customer of the file this run
 
     @property
     def failed(self) -> str | None:
@@ -207,7 +207,7 @@ class Migration:
         return report
 
     def gather(self, progress: Callable[[str], None] | None = None) -> Gathered:
-        """Read the file and the CRM's contacts, match them, adopt the CRM contacts the file's people hold."""
+        """Read the file and the CRM's contacts, match them, adopt the CRM contacts of the file's customers."""
         say = progress or (lambda _message: None)
         stream, entry = self._file_stream()
         say(f"reading {self.file.name}")
@@ -247,7 +247,9 @@ class Migration:
             taken = {x.remote_id for x in xrefs.values()}
             adopt: list[PushedRecord] = []
             for golden_id, held in sorted(membership.crm_records.items()):
-                if golden_id in xrefs:
+                # people only in the CRM are left alone: no xref, so a contact this migration created and
+                # lost track of (killed before recording it) is found again by the writer's own look-up
+                if golden_id in xrefs or golden_id not in membership.from_file:
                     continue
                 held.sort(key=lambda r: (len(r.source_record_id), r.source_record_id))  # the oldest contact
                 remote_id = held[0].source_record_id
