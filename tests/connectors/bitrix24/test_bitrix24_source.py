@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from airbyte_cdk.models import Type
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from connectors.bitrix24.client import open_client
 from connectors.bitrix24.emulator import BitrixEmulator, BitrixSettings
@@ -241,3 +242,12 @@ def test_a_pull_and_a_push_running_together_stay_inside_the_bucket(ticking: Bitr
     pusher.join()
     assert not errors and set(ids) <= {r["_record_id"] for r in records} and len(written) == 12
     assert bitrix.status_counts[503] == 0  # each alone would fit; together they fit only by sharing one budget
+
+
+def test_an_unreachable_portal_fails_the_read_without_showing_the_webhook_code(bitrix: BitrixEmulator) -> None:
+    dead = "http://127.0.0.1:9/rest/1/secretcode42"  # requests puts the URL path in its connection errors
+    with pytest.raises(AirbyteTracedException) as failed:
+        read(config_for(bitrix, webhook_url=dead, max_retries=1), ["contacts"])
+    said = f"{failed.value.message} {failed.value.internal_message}"
+    assert "crm.contact.list" in said and "connect" in said
+    assert "secretcode42" not in said and "/rest/1/***/crm.contact.list" in said  # there, and masked
