@@ -109,20 +109,30 @@ class AmoClient:
             after = reply.headers.get("Retry-After")
             raise RateLimited(429, message, body=payload, retry_after=float(after) if after and
                               after.replace(".", "", 1).isdigit() else None)
-        if status in (401, 403):
+        if status == 401:
             raise AuthError(status, f"amoCRM refused the credentials on {method} {where} ({message}); {CREDENTIALS}",
                             body=payload)
-        if status >= 500:
-            self.stats.retried += 1
+        if status == 403:  # a stop, not a dead letter: no record can fix it
+            raise AuthError(status, f"amoCRM denied {method} {where} ({message}): the account or this IP may be "
+                            "blocked for going over 7 requests a second (wait, and keep rate_limit at or under 7 "
+                            f"per second), or the token's user lacks rights here; {CREDENTIALS}", body=payload)
         raise ApiError(status, f"{method} {where}: {message}", category=_category(payload), body=payload)
 
     def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None, body: Any = None,
                 idempotent: bool = True) -> Any:
         """One call (a path under base_url, or an absolute `_links` href); JSON back, None for 204."""
         url = path if path.startswith("http") else f"{self.base_url}{path}"
-        return call_with_retries(lambda: self._send(method, url, params, body), idempotent=idempotent,
-                                 what=f"amoCRM {method} {urlsplit(url).path}", throttled=self._throttled,
-                                 policy=self.policy)
+        attempts = 0
+
+        def attempt() -> Any:
+            nonlocal attempts
+            attempts += 1
+            if attempts > 1:
+                self.stats.retried += 1
+            return self._send(method, url, params, body)
+
+        return call_with_retries(attempt, idempotent=idempotent, what=f"amoCRM {method} {urlsplit(url).path}",
+                                 throttled=self._throttled, policy=self.policy)
 
     def changed_since(self, entity: str, since: int | None, page_size: int = 250) -> Iterator[dict[str, Any]]:
         """Every record updated at or after `since` (all when None), oldest change first, each once.

@@ -27,7 +27,8 @@ import json
 import random
 import re
 import threading
-from collections import Counter
+import time
+from collections import Counter, deque
 from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -79,6 +80,10 @@ class AmoEmulator(Emulator):
         self.fault_kinds: tuple[str, ...] = FAULT_KINDS
         self.fired: Counter[str] = Counter()
         self.statuses: Counter[int] = Counter()  # answers sent, by status
+        self.block_after: int | None = None  # this many 429s within a minute block the account (403)
+        self.block_seconds = 60.0
+        self._refused: deque[float] = deque()
+        self._blocked_until = 0.0
         self.seed = seed
         self._rng = random.Random(seed)
         self._roll = threading.local()
@@ -105,6 +110,8 @@ class AmoEmulator(Emulator):
             self.fault_rate, self.fault_kinds = 0.0, FAULT_KINDS
             self.fired.clear()
             self.statuses.clear()
+            self.block_after, self._blocked_until = None, 0.0
+            self._refused.clear()
             self._lose.clear()
             self._rng = random.Random(self.seed)
             self.token = token or self.token
@@ -210,7 +217,27 @@ class AmoEmulator(Emulator):
             return Fault(kind, retry_after=1.0 if kind == "429" else None, delay=self.stall_seconds)  # type: ignore[arg-type]
         return None
 
+    def _blocked(self, response: EmuResponse | None) -> EmuResponse | None:
+        """Persistent abuse: `block_after` 429s within a minute answer 403 for `block_seconds`."""
+        now = time.monotonic()
+        with self._data:
+            if now < self._blocked_until:
+                return self.error(403, "Access denied: too many requests beyond the limit; the account is "
+                                  "blocked for a while")
+            if response is not None and response.status == 429 and self.block_after:
+                self._refused.append(now)
+                while self._refused and self._refused[0] <= now - 60:
+                    self._refused.popleft()
+                if len(self._refused) >= self.block_after:
+                    self._blocked_until = now + self.block_seconds
+        return None
+
     def _respond(self, request: EmuRequest, route: Route | None, http: BaseHTTPRequestHandler) -> EmuResponse | None:
+        blocked = self._blocked(None)
+        if blocked is not None:
+            with self._data:
+                self.statuses[403] += 1
+            return blocked
         kind = None
         with self._data:
             aimed = next((n for n, (group, method) in enumerate(self._lose) if group == request.group
@@ -232,6 +259,7 @@ class AmoEmulator(Emulator):
             http.connection.close()
             return None
         if response is not None:
+            self._blocked(response)
             with self._data:
                 self.statuses[response.status] += 1
         return response
