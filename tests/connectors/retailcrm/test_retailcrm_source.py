@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -17,6 +18,7 @@ from connectors.retailcrm.emulator import RetailCrmEmulator, RetailSettings
 from connectors.retailcrm.source import RetailCrmSource, RetailCrmSourceConfig, iter_airbyte_messages
 from connectors.testing.suite import ConnectorSuite, Harness
 from sync.push.budgets import forget_budgets
+from sync.push.destination import RateLimitSettings
 
 pytestmark = pytest.mark.emulator
 KEY = "retail-source-key-123"
@@ -191,3 +193,26 @@ def test_ingest_maps_customers_and_marks_deleted_ones(retail: RetailCrmEmulator,
     assert again.error is None and again.stream("contacts").deleted == 1
     with store.session() as session:
         assert {c.source_record_id for c in load_customer_records(session)} == {ids[0], ids[1], ids[3]}
+
+
+def test_a_pull_and_a_push_running_together_stay_under_ten_a_second(retail: RetailCrmEmulator) -> None:
+    retail.reset(RetailSettings(api_key=KEY))  # 10 requests/s, then 503
+    ids = add_customers(retail, 300)
+    time.sleep(1.1)
+    retail.status_counts.clear()
+    limits = RateLimitSettings(max_requests=8, interval_seconds=1)  # each alone: 7/s; two budgets would send 14/s
+    writer = open_client(base_url=retail.url, api_key=KEY, site="main-shop", rate_limit=limits)
+    created: list[int] = []
+
+    def push() -> None:
+        for i in range(30):
+            reply = writer.request("POST", "/customers/create", form={"customer": {"firstName": f"P{i}"}},
+                                   idempotent=False)
+            created.append(int(reply["id"]))
+
+    pusher = threading.Thread(target=push)
+    pusher.start()
+    records, _, errors = read(config_for(retail, rate_limit=limits.model_dump(), page_size=20), ["contacts"])
+    pusher.join()
+    assert not errors and set(ids) <= {r["_record_id"] for r in records} and len(created) == 30
+    assert retail.status_counts[503] == 0
