@@ -146,6 +146,8 @@ def migrate(
         help="Country of phone numbers written without a country code (e.g. RU, US).")] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask: accept the mapping and push.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan; push nothing.")] = False,
+    xlsx: Annotated[Path | None, typer.Option(
+        help="Also write the merged customers (the file's and the CRM's) and quarantined rows to a workbook.")] = None,
 ) -> None:
     """Move a spreadsheet's customers into a CRM: guess the columns, merge duplicates, push once."""
     from connectors.files import FileReadError, Row, read_table
@@ -217,6 +219,12 @@ def migrate(
             f"({duplicates} duplicate rows merged); {gathered.already_in_crm} of them are already in {to} "
             f"(matched against its {gathered.crm_contacts} contacts); "
             f"{gathered.match.suggestions_pending} uncertain pairs kept apart", highlight=False)
+        if xlsx is not None:
+            from sync.export import export_xlsx
+
+            exported = export_xlsx(migration.store, xlsx)
+            console.print(f"Wrote {exported.path}: {exported.golden} customers, {exported.quarantined} rows in "
+                          "quarantine", highlight=False)
         plan = migration.plan()
         _show_plan(plan, to)
         state = store_url_for(file).removeprefix("sqlite:///")

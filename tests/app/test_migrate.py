@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
@@ -415,9 +415,11 @@ def test_cli_yes_migrates_without_asking_and_never_prints_the_token(crm: HubSpot
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     _seed_crm(crm)
     file = _write_csv(tmp_path / "people.csv", ROWS)
-    result = _cli(["migrate", file.name, "--to", "hubspot", "--base-url", crm.url, "--yes"], tmp_path,
-                  monkeypatch)
+    result = _cli(["migrate", file.name, "--to", "hubspot", "--base-url", crm.url, "--yes", "--xlsx", "merged.xlsx"],
+                  tmp_path, monkeypatch)
     assert result.exit_code == 0, result.output
+    merged = load_workbook(tmp_path / "merged.xlsx")["Golden records"]
+    assert merged.max_row - 1 == 5  # the file's 4 customers and Zoe, who is only in the CRM
     assert "2 created, 2 updated" in result.output
     assert "5 rows → 4 customers" in result.output and "2 of them are already in hubspot" in result.output
     assert TOKEN not in result.output
