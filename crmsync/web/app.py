@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from connectors.webforms import PayloadError, SignatureError, UnsupportedMediaType, parse_submission, verify_request
 from crmsync.config import Project
 from crmsync.web import dashboard, golden, login, review
-from crmsync.web.auth import LoginThrottle, session_gate
+from crmsync.web.auth import LoginThrottle, SessionGate
 from crmsync.web.hooks import HookSource, hook_sources
 from crmsync.web.pages import WEB_DIR, render
 from crmsync.web.writer import InboxUnavailable, InboxWriter
@@ -92,7 +92,7 @@ def create_app(project: Project, *, database_url: str | None = None, session_hou
                   openapi_url=None)
     app.state.hooks, app.state.project, app.state.session_hours = hooks, project, session_hours
     app.state.throttle = LoginThrottle(limit=login_attempts)
-    app.middleware("http")(session_gate)
+    app.add_middleware(SessionGate)
     app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
     for module in (login, review, golden, dashboard):
         app.include_router(module.router)

@@ -1,6 +1,6 @@
 """Who may use the admin app: argon2 passwords, session cookies, roles, CSRF tokens, login throttling.
 
-Every request passes `session_gate` (an HTTP middleware): only the login page, static files, the
+Every request passes `SessionGate` (an ASGI middleware): only the login page, static files, the
 health check and the form webhooks (which carry their own HMAC signatures) are public; anything
 else needs a live session, or gets a redirect to the login page (pages) or 401 (API and POSTs).
 State-changing routes also depend on `csrf_protect`, which answers 403 without the session's token.
@@ -14,7 +14,7 @@ import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
@@ -24,6 +24,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from fastapi import HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sync.store import Store
 from sync.store.users import SessionRow, UserRow, load_session
@@ -40,7 +41,7 @@ __all__ = [
     "new_token",
     "require_role",
     "session_expiry",
-    "session_gate",
+    "SessionGate",
     "token_digest",
     "verify_password",
 ]
@@ -173,24 +174,43 @@ def _wants_html(request: Request) -> bool:
             and ("text/html" in accept or "*/*" in accept))
 
 
-async def session_gate(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    """Middleware: attach the logged-in Viewer, or turn the request away unless its path is public."""
-    request.state.viewer = None
-    if is_public(request.url.path):
-        return await call_next(request)
-    started = time.perf_counter()
-    store: Store | None = getattr(request.app.state, "store", None)
-    viewer = await _viewer(request, store) if store is not None else None
-    if viewer is None:
-        if _wants_html(request):
-            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-            return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
-        return JSONResponse({"error": "unauthorized", "detail": "log in first: POST /login"}, status_code=401)
-    request.state.viewer = viewer
-    response = await call_next(request)
-    # The server's own time for the page (session check to rendered body), for bench/admin_queue.py and ops.
-    response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
-    return response
+class SessionGate:
+    """ASGI middleware: attach the logged-in Viewer, or turn the request away unless its path is public.
+
+    Public paths (the webhooks above all) pass straight through, untouched; the others get a
+    `Server-Timing: app;dur=…` header with the server's own time for them.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or is_public(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request = Request(scope)
+        store: Store | None = getattr(request.app.state, "store", None)
+        viewer = await _viewer(request, store) if store is not None else None
+        if viewer is None:
+            if _wants_html(request):
+                target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                refusal: Response = RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+            else:
+                refusal = JSONResponse({"error": "unauthorized", "detail": "log in first: POST /login"},
+                                       status_code=401)
+            await refusal(scope, receive, send)
+            return
+        scope.setdefault("state", {})["viewer"] = viewer
+
+        async def timed(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                took = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
+                message = {**message, "headers": [*message.get("headers", []),
+                                                  (b"server-timing", took.encode("latin-1"))]}
+            await send(message)
+
+        await self.app(scope, receive, timed)
 
 
 def current_viewer(request: Request) -> Viewer:
