@@ -140,7 +140,8 @@ def _stages(project: Project, store: Store, report: PipelineReport) -> None:
             report.ingest.append(ingest)
             report.stage_seconds[f"ingest:{source.name}"] = seconds
     report.match, report.stage_seconds["match"] = match_task.with_options(**options)(project, store)
-    report.export, report.stage_seconds["export"] = export_task.with_options(**options)(project, store)
+    if project.export.xlsx is not None:  # no task at all when there is nothing to export (~50 ms each)
+        report.export, report.stage_seconds["export"] = export_task.with_options(**options)(project, store)
     for destination in project.destinations:
         if destination.enabled:
             pushed, report.stage_seconds[f"push:{destination.name}"] = push_task.with_options(**options)(

@@ -1,0 +1,120 @@
+"""A Prefect API for one-off commands (`crmsync run`): the configured one, else a temporary local server
+started in the background *before* Prefect and the stages are imported, so its start-up overlaps ours.
+
+Prefect itself would start the same temporary server lazily, on the first flow call, and wait for it
+there; that wait was most of the demo's orchestration time. This module does not import Prefect.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import socket
+import subprocess
+import sys
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["TemporaryServer", "configured_api_url", "start_for_command", "start_temporary_server"]
+
+PIPELINE_VERBS = frozenset({"run", "demo"})
+_started: TemporaryServer | None = None
+
+
+def _profile_api_url() -> str | None:
+    home = Path(os.environ.get("PREFECT_HOME") or Path.home() / ".prefect").expanduser()
+    profiles = Path(os.environ.get("PREFECT_PROFILES_PATH") or home / "profiles.toml")
+    try:
+        data = tomllib.loads(profiles.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    active = os.environ.get("PREFECT_PROFILE") or data.get("active")
+    settings = data.get("profiles", {}).get(active, {}) if active else {}
+    value = settings.get("PREFECT_API_URL")
+    return str(value) if value else None
+
+
+def configured_api_url() -> str | None:
+    """PREFECT_API_URL from the environment or the active Prefect profile (read without importing Prefect)."""
+    return os.environ.get("PREFECT_API_URL") or _profile_api_url()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class TemporaryServer:
+    """A Prefect API server in a child process (no UI, no background services), stopped at exit."""
+
+    process: subprocess.Popen[bytes]
+    api_url: str
+
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        """Block until the server answers /health; raises RuntimeError when it dies or takes too long."""
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the temporary Prefect server exited with code {self.process.returncode}; "
+                                   "set PREFECT_API_URL to a running server (`prefect server start`)")
+            try:
+                if httpx.get(f"{self.api_url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the temporary Prefect server did not answer within {timeout:.0f} s; "
+                                   "set PREFECT_API_URL to a running server (`prefect server start`)")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_temporary_server() -> TemporaryServer | None:
+    """Start a temporary server unless an API is configured; sets PREFECT_API_URL for this process.
+
+    Its database is Prefect's usual one under PREFECT_HOME, so `prefect flow-run ls` lists the runs later.
+    """
+    global _started
+    if _started is not None and _started.process.poll() is None:
+        return _started
+    if configured_api_url():
+        return None
+    from importlib.util import find_spec
+
+    spec = find_spec("prefect")
+    assert spec is not None and spec.origin is not None, "prefect is a dependency of crmsync"
+    port = _free_port()
+    env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1",
+           "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--app-dir", str(Path(spec.origin).parent.parent), "--factory",
+         "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port), "--log-level", "error",
+         "--lifespan", "on"], env=env, stdin=subprocess.DEVNULL)
+    server = TemporaryServer(process, f"http://127.0.0.1:{port}/api")
+    atexit.register(server.stop)
+    os.environ["PREFECT_API_URL"] = server.api_url  # read by Prefect when it is imported
+    _started = server
+    return server
+
+
+def start_for_command(argv: list[str]) -> TemporaryServer | None:
+    """At CLI start-up, before the heavy imports: start the server early when the verb runs the pipeline."""
+    words = [a for a in argv[1:] if not a.startswith("-")]
+    if not words or words[0] not in PIPELINE_VERBS or {"--help", "-h"} & set(argv):
+        return None
+    return start_temporary_server()
