@@ -10,10 +10,15 @@ import time
 from pathlib import Path
 from typing import Annotated
 
-import typer
-from rich.console import Console
+from flows.server import start_for_command
 
-from crmsync.config import DEFAULT_PROJECT_FILE, ConfigError, Project, load_project
+# `run` and `demo` need a Prefect API: start the temporary one now, so its start-up overlaps our imports.
+start_for_command(sys.argv)
+
+import typer  # noqa: E402
+from rich.console import Console  # noqa: E402
+
+from crmsync.config import DEFAULT_PROJECT_FILE, ConfigError, Project, load_project  # noqa: E402
 
 _STARTED = time.perf_counter()
 # Piped output (CI logs, `| less`) gets a fixed width wide enough for the summary tables.
@@ -109,11 +114,19 @@ def check(config: ConfigOption = Path(DEFAULT_PROJECT_FILE)) -> None:
 
 
 def _run_pipeline(config: Path) -> None:
+    from flows.server import start_temporary_server
+
+    server = start_temporary_server()  # unless PREFECT_API_URL is set; starts while we load the rest
     from crmsync.report import print_pipeline_report, progress_bars
     from flows import pipeline_flow, progress_sink
 
     project = _project(config)
     _store(project).dispose()  # applies migrations up front, with a clear error if the store is unreachable
+    if server is not None:
+        try:
+            server.wait_ready()
+        except RuntimeError as exc:
+            raise _fail(str(exc)) from None
     with progress_bars(console) as progress:
         token = progress_sink.set(progress)
         try:
