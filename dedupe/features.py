@@ -72,6 +72,13 @@ class FeatureTable:
         for name, build in self.builders.items():
             self.derived[name] = np.concatenate([self.derived[name], build(start)])
 
+    def take(self, rows: Sequence[int]) -> FeatureTable:
+        """A new table of these records (by position), e.g. a sample to train on."""
+        picked = list(rows)
+        return FeatureTable(keys=self.keys[picked], email_named=self.email_named[picked],
+                            identifiers={k: [v[i] for i in picked] for k, v in self.identifiers.items()},
+                            **{name: [getattr(self, name)[i] for i in picked] for name in _LIST_COLUMNS})
+
     @classmethod
     def concat(cls, parts: Sequence[FeatureTable]) -> FeatureTable:
         """One table from several (built in pieces, e.g. by worker processes)."""

@@ -27,7 +27,7 @@ from dedupe.engine import ProbabilisticMatcher
 from dedupe.features import FeatureTable, build_features
 from mappings import MappingSpec, SourceRef, load_mapping, map_row
 
-__all__ = ["FileDedupeResult", "dedupe_file"]
+__all__ = ["FileDedupeResult", "dedupe_file", "map_features"]
 
 log = logging.getLogger(__name__)
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -75,7 +75,7 @@ def dedupe_file(path: Path, mapping: Path, out: Path, *, matcher: Matcher, id_co
     if isinstance(matcher, ProbabilisticMatcher):
         # map and build match features in worker processes, a chunk of rows at a time: mapping is
         # most of the work, and no parsed customer needs to stay in memory once its features exist
-        features, problems = _features(spec, table.rows, ids, path.name, tuple(matcher.settings.identifiers),
+        features, problems = map_features(spec, table.rows, ids, path.name, tuple(matcher.settings.identifiers),
                                        workers if workers is not None else _default_workers(len(ids)))
         result.unmapped.extend(problems)
         if progress:
@@ -138,8 +138,12 @@ def _map_chunk(start: int, ids: Sequence[str], rows: Sequence[Row | BadRow] | No
     return build_features(customers, keys, identifiers=identifiers), problems
 
 
-def _features(spec: MappingSpec, rows: Sequence[Row | BadRow], ids: list[str], stream: str,
-              identifiers: tuple[str, ...], workers: int) -> tuple[FeatureTable, list[str]]:
+def map_features(spec: MappingSpec, rows: Sequence[Row | BadRow], ids: list[str], stream: str,
+                 identifiers: tuple[str, ...], workers: int) -> tuple[FeatureTable, list[str]]:
+    """Map rows to customers and their match features, in `workers` processes; keys are row indexes.
+
+    Returns the features of the rows that mapped and, for the others, why not (file, row, reason).
+    """
     global _JOB  # noqa: PLW0603 - the mapping, inherited by forked workers
     _JOB = (spec, rows, stream, identifiers)
     starts = range(0, len(rows), _CHUNK_ROWS)
