@@ -10,6 +10,7 @@ the push engine's error types, so the retry table in `sync.push.retries` decides
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from email.utils import formatdate
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -70,13 +71,15 @@ class AmoClient:
         self.budget.throttled(error.retry_after)
         return 0.0  # acquire() waits out the pause, together with everyone sharing the account
 
-    def _send(self, method: str, url: str, params: Mapping[str, Any] | None, body: Any) -> Any:
+    def _send(self, method: str, url: str, params: Mapping[str, Any] | None, body: Any,
+              headers: Mapping[str, str] | None = None) -> Any:
         self.budget.acquire()
         where = urlsplit(url).path
         try:
             reply = self.session.request(method, url, params=params, json=body, timeout=self.timeout,
                                          headers={"Authorization": f"Bearer {self._token}",
-                                                  "Accept": "application/hal+json, application/json"})
+                                                  "Accept": "application/hal+json, application/json",
+                                                  **(headers or {})})
         except requests.ConnectTimeout:
             raise TransportError("connect", f"{method} {where}: no connection within {self.timeout}s",
                                  sent=False) from None
@@ -119,7 +122,7 @@ class AmoClient:
         raise ApiError(status, f"{method} {where}: {message}", category=_category(payload), body=payload)
 
     def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None, body: Any = None,
-                idempotent: bool = True) -> Any:
+                idempotent: bool = True, headers: Mapping[str, str] | None = None) -> Any:
         """One call (a path under base_url, or an absolute `_links` href); JSON back, None for 204."""
         url = path if path.startswith("http") else f"{self.base_url}{path}"
         attempts = 0
@@ -129,7 +132,7 @@ class AmoClient:
             attempts += 1
             if attempts > 1:
                 self.stats.retried += 1
-            return self._send(method, url, params, body)
+            return self._send(method, url, params, body, headers)
 
         return call_with_retries(attempt, idempotent=idempotent, what=f"amoCRM {method} {urlsplit(url).path}",
                                  throttled=self._throttled, policy=self.policy)
@@ -147,9 +150,11 @@ class AmoClient:
         while True:
             query_from = lower
             params: dict[str, Any] = {"limit": page_size, "order[updated_at]": "asc", "page": page}
+            headers = {}
             if lower is not None:
                 params["filter[updated_at][from]"] = lower
-            body = self.request("GET", f"/api/v4/{entity}", params=params) or {}
+                headers["If-Modified-Since"] = formatdate(lower, usegmt=True)  # Kommo asks list calls to send it
+            body = self.request("GET", f"/api/v4/{entity}", params=params, headers=headers) or {}
             items = list((body.get("_embedded") or {}).get(entity) or [])
             for item in items:
                 moment = int(item["updated_at"])

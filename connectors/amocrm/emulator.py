@@ -30,6 +30,7 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Iterable
+from email.utils import parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlencode
@@ -410,6 +411,13 @@ class AmoEmulator(Emulator):
                 hits = [r for r in hits if r["updated_at"] >= bounds[0]]
             if bounds[1] is not None:
                 hits = [r for r in hits if r["updated_at"] <= bounds[1]]
+            modified = request.headers.get("if-modified-since")
+            if modified:  # only what changed at or after that moment
+                try:
+                    moment = int(parsedate_to_datetime(modified).timestamp())
+                except (TypeError, ValueError):
+                    return self.error(400, "If-Modified-Since is not an HTTP date")
+                hits = [r for r in hits if r["updated_at"] >= moment]
             query = request.arg("query")
             if query:
                 hits = [r for r in hits if self._matches(r, query)]

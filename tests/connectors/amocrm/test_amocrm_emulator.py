@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from email.utils import formatdate
 
 import pytest
 import requests
@@ -57,6 +58,9 @@ def test_filters_order_and_query(amo):
     by_phone = get(amo, "/api/v4/contacts", query=phone[2:]).json()["_embedded"]["contacts"]
     assert [c["id"] for c in by_phone] == [made[1]["id"]]
     assert get(amo, "/api/v4/contacts", query="nobody@nowhere.test").status_code == 204
+    header = {**AUTH, "If-Modified-Since": formatdate(made[4]["updated_at"], usegmt=True)}
+    recent = get(amo, "/api/v4/contacts", header).json()["_embedded"]["contacts"]
+    assert [c["id"] for c in recent] == [made[4]["id"], made[5]["id"]]
 
 
 def test_custom_fields_are_read_with_ids_and_written_by_code(amo):
