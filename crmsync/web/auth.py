@@ -143,6 +143,9 @@ class LoginThrottle:
         """Count a wrong password against each key."""
         now = time.monotonic()
         with self._lock:
+            if len(self._failures) > 10_000:  # made-up names must not grow this without bound
+                for k in [k for k in self._failures if not self._recent(k, now)]:
+                    del self._failures[k]
             for k in keys:
                 self._recent(k, now).append(now)
 

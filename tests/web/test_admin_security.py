@@ -210,3 +210,17 @@ def test_login_redirects_only_to_local_paths(sqlite_seeded: tuple[TestClient, St
         answer = client.post("/login", data={"name": "vic", "password": PASSWORDS["vic"], "csrf_token": token,
                                              "next": target}, follow_redirects=False)
         assert answer.headers["location"] == expected
+
+
+def test_the_throttle_forgets_quiet_keys_and_counts_per_name_and_address() -> None:
+    from crmsync.web.auth import LoginThrottle
+
+    throttle = LoginThrottle(limit=3, window_seconds=60)
+    throttle.failed(["name:a", "addr:1"])
+    throttle.failed(["name:a", "addr:2"])
+    assert throttle.wait(["name:a", "addr:3"]) == 0
+    throttle.failed(["name:a", "addr:3"])
+    assert throttle.wait(["name:a", "addr:9"]) > 0  # the name is throttled from any address
+    assert throttle.wait(["name:b", "addr:9"]) == 0
+    throttle.succeeded("name:a")
+    assert throttle.wait(["name:a", "addr:9"]) == 0
