@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from urllib.parse import quote
 
 import pytest
 import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from connectors.googlesheets.emulator import Formatted, GoogleSheetsEmulator, column_letter
-from tests.connectors.googlesheets.emulator_fixtures import ACCESS_TOKEN, API_KEY, SPREADSHEET, TAB, start_emulator
+from connectors.googlesheets.source import GoogleSheetsSource
+from connectors.testing.suite import Harness, read
+from tests.connectors.googlesheets.emulator_fixtures import (
+    ACCESS_TOKEN,
+    API_KEY,
+    SPREADSHEET,
+    TAB,
+    config_for,
+    start_emulator,
+)
 
 pytestmark = pytest.mark.emulator
 AUTH = {"Authorization": f"Bearer {ACCESS_TOKEN}"}
@@ -110,3 +122,33 @@ def test_the_read_quota_is_per_user_and_refills() -> None:
 
 def test_column_letters() -> None:
     assert [column_letter(i) for i in (0, 25, 26, 701, 702)] == ["A", "Z", "AA", "ZZ", "AAA"]
+
+
+# ------------------------------------------------------------------ any tab name, any cell text (hypothesis)
+
+_TITLES = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=16).filter(
+    lambda t: t.strip() == t and t)
+_BOOKS = itertools.count()
+_CELLS = st.one_of(st.text(max_size=10), st.integers(), st.booleans(), st.none())
+
+
+@pytest.fixture(scope="module")
+def shared_api() -> Iterator[GoogleSheetsEmulator]:
+    emulator = start_emulator(reads_per_minute=None)
+    yield emulator
+    emulator.stop()
+
+
+@given(title=_TITLES, rows=st.lists(st.lists(_CELLS, max_size=5), max_size=8))
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_tab_name_and_cells_read_back_through_the_source(shared_api: GoogleSheetsEmulator, title: str,
+                                                             rows: list[list[object]]) -> None:
+    spreadsheet = f"book{next(_BOOKS)}"
+    shared_api.add_spreadsheet(spreadsheet, "Random")
+    data = [["Name", "Email", "Phone", "City", "Notes", "Tags"], *[[f"r{i}", *row] for i, row in enumerate(rows)]]
+    shared_api.add_sheet(spreadsheet, title, data)
+    config = config_for(shared_api, spreadsheet_id=spreadsheet, sheets=[title], page_rows=1000)
+    result = read(Harness(GoogleSheetsSource(), "connectors.googlesheets", title, config, lambda n: []))
+    assert not result.errors, result.errors
+    assert [r["Name"] for r in result.records] == [f"r{i}" for i in range(len(rows))]
+    assert all(r["_sheet"] == title for r in result.records)
