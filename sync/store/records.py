@@ -290,14 +290,15 @@ def quarantine_rows(
              "row_number": i.row_number, "file": i.file, "field": i.field, "reason": i.reason,
              "raw": i.raw, "first_seen_at": seen_at, "last_seen_at": seen_at,
              "last_seen_pass": pass_id, "resolved_at": None} for i in latest.values()]
-    for part in chunks(rows):
-        stmt = dialect_insert(session, Quarantine).values(list(part))
-        excluded = stmt.excluded
-        session.execute(stmt.on_conflict_do_update(
-            index_elements=["source", "stream", "row_key"],
-            set_={name: excluded[name] for name in (
-                "row_number", "file", "field", "reason", "last_seen_at", "last_seen_pass",
-                "resolved_at")}))
+    # one statement run for every row (executemany): a multi-row VALUES of hundreds of rows is
+    # compiled afresh each time, which cost more than the rest of a batch's writes
+    stmt = dialect_insert(session, Quarantine.__table__)
+    excluded = stmt.excluded
+    session.connection().execute(stmt.on_conflict_do_update(
+        index_elements=["source", "stream", "row_key"],
+        set_={name: excluded[name] for name in (
+            "row_number", "file", "field", "reason", "last_seen_at", "last_seen_pass",
+            "resolved_at")}), rows)
     return len(latest.keys() - known)
 
 
