@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 from admin_helpers import log_in, open_seeded
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from crmsync.web import create_app
 from crmsync.web.review import PAGE_SIZE
 from sync.review import accept, list_suggestions, show_golden
+from sync.review.audit import audit_entries
 from sync.store import Store, list_suggestion_rows, load_golden
 from sync.store.dashboard import RETRY_MARK, dead_letters
 from tests.review.conftest import golden_of
@@ -177,7 +179,7 @@ def test_dashboard_runs_charts_and_dead_letter_retry(admin: tuple[TestClient, St
     client.post(f"/dead-letters/{letter.id}/retry", data={"csrf_token": token})
     with store.session() as session:
         assert dead_letters(session)[0].retry_requested
-        hashes = session.execute(__import__("sqlalchemy").text("SELECT record_hash FROM dead_letters")).scalars()
+        hashes = session.execute(text("SELECT record_hash FROM dead_letters")).scalars()
         assert list(hashes) == [RETRY_MARK]
     assert "retry queued" in client.get("/dashboard").text
     again = client.post("/dead-letters/999/retry", data={"csrf_token": token})
@@ -194,7 +196,7 @@ def test_the_queue_page_ranks_and_filters_exactly_like_list_suggestions(admin: t
                                                                         ) -> None:
     client, store, _ = admin
     with store.session() as session:  # a deleted record no longer counts, nor gives its source
-        session.execute(__import__("sqlalchemy").text(
+        session.execute(text(
             "UPDATE source_records SET deleted = true WHERE source = 'crm' AND source_record_id = '1'"))
     cases = [{}, {"source": "crm"}, {"source": "web"}, {"min_score": 0.6}, {"max_score": 0.85},
              {"assignee": "-"}, {"status": "deferred"}]
@@ -207,3 +209,28 @@ def test_the_queue_page_ranks_and_filters_exactly_like_list_suggestions(admin: t
         assert [(i["id"], i["records"], tuple(i["sources"]), i["priority"]) for i in api] == [
             (i.id, i.records, i.sources, i.priority) for i in expected], params
     assert [i["records"] for i in client.get("/api/queue", params={"source": "sheet"}).json()["items"]] == [2]
+
+
+def test_retry_makes_the_next_push_plan_send_an_unchanged_dead_letter(admin: tuple[TestClient, Store, str]) -> None:
+    from datetime import UTC, datetime
+
+    from mappings import content_hash
+    from mappings.outbound import load_outbound, template
+    from sync.push.plan import plan_push
+    from sync.store import dead_letter
+
+    client, store, token = admin
+    spec = load_outbound(template("hubspot_contacts_out"))
+    cy = golden_of(store, "crm", "6")
+    with store.session() as session:  # refused before, unchanged since: the plan leaves it alone
+        payload = spec.render(cy, load_golden(session, [cy])[cy].fields)
+        dead_letter(session, "crm-x", cy, record_hash=content_hash(payload), payload=payload,
+                    error="400 INVALID_EMAIL", now=datetime.now(UTC))
+    row = next(r for r in plan_push(store, "crm-x", spec).rows if r.golden_id == cy)
+    assert (row.action, row.how) == ("noop", "dead-lettered")
+    with store.session() as session:
+        letter = next(d for d in dead_letters(session) if d.destination == "crm-x")
+    client.post(f"/dead-letters/{letter.id}/retry", data={"csrf_token": token})
+    row = next(r for r in plan_push(store, "crm-x", spec).rows if r.golden_id == cy)
+    assert row.action == "create"  # sent again on the next run
+    assert "dead_letter.retry" in {e.action for e in audit_entries(store)}
