@@ -135,10 +135,37 @@ def _slot(name: str, limit: int, timeout: float | None) -> ExitStack | None:
     return stack
 
 
-def pipeline_slot(project: Project) -> ExitStack | None:
-    """Hold the project's pipeline slot (`with slot:`); None when `overlap: skip` and another run holds it."""
+HEAL_CHECK_SECONDS = 30.0  # `overlap: wait` looks this often whether the holder is still alive
+
+
+def pipeline_slot(project: Project, holder_alive: Callable[[], bool] | None = None) -> ExitStack | None:
+    """Hold the project's pipeline slot (`with slot:`); None when `overlap: skip` and another run holds it.
+
+    A run killed while it held the slot on a temporary Prefect server leaves the slot taken (its lease
+    died with that server). `holder_alive` says whether any run of this pipeline is really going; when
+    none is, the slot is freed and taken again.
+    """
+    name = pipeline_limit(project)
     wait = project.orchestration.pipeline.overlap == "wait"
-    return _slot(pipeline_limit(project), 1, None if wait else SKIP_WAIT_SECONDS)
+    while True:
+        slot = _slot(name, 1, HEAL_CHECK_SECONDS if wait else SKIP_WAIT_SECONDS)
+        if slot is not None:
+            return slot
+        if holder_alive is not None and not holder_alive():
+            log.warning("pipeline slot %s was held by no live run (a run killed with its temporary Prefect "
+                        "server); freeing it", name)
+            _free_slots(name)
+            continue
+        if not wait:
+            return None
+
+
+def _free_slots(name: str) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitUpdate
+
+    with get_client(sync_client=True) as client:
+        client.update_global_concurrency_limit(name, GlobalConcurrencyLimitUpdate(active_slots=0))
 
 
 def account_slot(name: str | None, project: Project) -> ExitStack:

@@ -6,7 +6,7 @@ import time
 from collections.abc import Collection
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
@@ -28,7 +28,7 @@ from sync.export import ExportReport, export_xlsx
 from sync.ingest import IngestReport, Progress, ingest_source
 from sync.match import MatchReport, match_store
 from sync.push.apply import PushReport
-from sync.runs import reap_stale_runs, recorded_run
+from sync.runs import reap_stale_runs, recorded_run, running_runs
 from sync.store import Store, open_store
 
 __all__ = ["PipelineReport", "ingest_flow", "match_flow", "pipeline_flow", "progress_sink"]
@@ -132,6 +132,37 @@ def reap_crashed_runs(project: Project, store: Store) -> int:
     return crashed
 
 
+RECENT_START = timedelta(minutes=2)  # a run between taking the slot and writing its sync run row
+
+
+def _pipeline_running(project: Project, store: Store, config_path: str, own_flow_run_id: str | None) -> bool:
+    """Whether another run of this pipeline is alive: a 'running' pipeline row (once the rows of runs
+    that died are closed), or a pipeline flow run of the same project file that started moments ago."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowFilter,
+        FlowFilterName,
+        FlowRunFilter,
+        FlowRunFilterStartTime,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+
+    reap_crashed_runs(project, store)
+    if running_runs(store, "pipeline", project.name):
+        return True
+    with get_client(sync_client=True) as client:
+        recent = client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=["crmsync-pipeline"])),
+            flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.RUNNING])),
+                start_time=FlowRunFilterStartTime(after_=datetime.now(UTC) - RECENT_START)))
+    mine = Path(config_path).resolve()
+    return any(str(r.id) != own_flow_run_id and Path(str(r.parameters.get("config_path", ""))).resolve() == mine
+               for r in recent)
+
+
 def _stages(project: Project, store: Store, report: PipelineReport) -> None:
     options = stage_options(project)
     for source in project.sources:
@@ -156,7 +187,7 @@ def pipeline_flow(config_path: str) -> PipelineReport:
     logger = get_run_logger()
     report = PipelineReport(flow_run_id=_orchestrator_id())
     try:
-        slot = pipeline_slot(project)
+        slot = pipeline_slot(project, lambda: _pipeline_running(project, store, config_path, report.flow_run_id))
         if slot is None:
             report.skipped = (f"another pipeline run of {project.name!r} is in progress "
                               "(orchestration.pipeline.overlap: skip)")

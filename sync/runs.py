@@ -14,7 +14,7 @@ from sync.redaction import redact
 from sync.store import Store, finish_run, mark_stale_runs_crashed, start_run
 from sync.store.models import SyncRun
 
-__all__ = ["RunHandle", "reap_stale_runs", "recorded_run"]
+__all__ = ["RunHandle", "reap_stale_runs", "recorded_run", "running_runs"]
 
 
 @dataclass
@@ -65,3 +65,12 @@ def reap_stale_runs(store: Store, older_than: timedelta,
                                  "the process most likely died (marked crashed by the next run)")
             crashed += 1
     return crashed
+
+
+def running_runs(store: Store, flow: str, target: str | None = None) -> list[str]:
+    """Ids of the runs of `flow` (on `target`) still marked 'running'."""
+    stmt = select(SyncRun.id).where(SyncRun.status == "running", SyncRun.flow == flow)
+    if target is not None:
+        stmt = stmt.where(SyncRun.target == target)
+    with store.session() as session:
+        return list(session.scalars(stmt))

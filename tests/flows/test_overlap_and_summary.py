@@ -156,3 +156,33 @@ def test_runs_that_died_are_marked_crashed_by_the_next_run(tmp_path, prefect_api
     assert status[orphan][0] == "crashed" and finished.flow_run_id in status[orphan][1]
     assert status[ancient][0] == "crashed" and "still 'running'" in status[ancient][1]
     assert status[unknown][0] == "running"  # young, and its flow run cannot be looked up: left alone
+
+
+def test_a_slot_left_taken_by_a_killed_run_is_freed_by_the_next_run(tmp_path, prefect_api):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitUpdate
+
+    from crmsync.config import load_project
+    from flows.orchestration import pipeline_limit
+
+    config = write_project(tmp_path, "stale_run_minutes: 120\npipeline: {overlap: skip}")
+    pipeline_flow(str(config))
+    name = pipeline_limit(load_project(config))
+    # as after kill -9 of a run on its own temporary server: the slot stays taken, its lease is gone,
+    # and its pipeline row says 'running'
+    with get_client(sync_client=True) as client:
+        client.update_global_concurrency_limit(name, GlobalConcurrencyLimitUpdate(active_slots=1))
+    store = open_store(load_project(config).database_url())
+    try:
+        with store.session() as session:
+            killed = start_run(session, "pipeline", "flows-test", None, now=utcnow() - timedelta(hours=3))
+    finally:
+        store.dispose()
+
+    report = pipeline_flow(str(config))
+
+    assert not report.skipped and report.ingest
+    statuses = {r.id: r.status for r in pipeline_rows(config)}
+    assert statuses[killed] == "crashed" and statuses[report.sync_run_id] == "completed"
+    with get_client(sync_client=True) as client:
+        assert client.read_global_concurrency_limit_by_name(name).active_slots == 0  # released after the run
