@@ -165,3 +165,23 @@ def test_keyboard_focus_order_starts_with_skip_link_and_navigation(browser: obje
     page.locator("table.queue tbody tr").first.get_by_role("link").click()
     assert page.locator("form.decide").count() == 0  # a viewer gets no decision buttons
     context.close()
+
+
+def test_undo_the_last_accept_with_the_keyboard(browser: object, app_server: tuple[AdminServer, Store]) -> None:
+    server, store = app_server
+    context = browser.new_context()  # type: ignore[attr-defined]
+    page = context.new_page()
+    log_in(page, server.url, "rex")
+    page.locator("table.queue tbody tr").first.get_by_role("link").click()
+    page.wait_for_url(re.compile(r"/suggestions/\d+"))
+    sid = int(re.search(r"/suggestions/(\d+)", page.url).group(1))  # type: ignore[union-attr]
+    page.keyboard.press("a")
+    page.wait_for_url(lambda url: f"/suggestions/{sid}" not in url)
+    assert page.get_by_role("button", name=re.compile("Undo")).is_visible()
+    page.keyboard.press("u")
+    page.wait_for_url(re.compile(r"/queue"))
+    assert page.locator(".flash").inner_text().startswith("Undone: merge #")
+    shot(page, "09-after-undo")
+    with store.session() as session:  # an undone accept counts as rejected by whoever undid it
+        assert {r.id: r.status for r in list_suggestion_rows(session, None)}[sid] == "rejected"
+    context.close()
