@@ -325,3 +325,17 @@ def test_an_account_blocked_for_abuse_stops_the_run_and_loses_nothing(store, spe
     assert report.dead_lettered == 0 and amo.statuses[403] >= 1
     with store.session() as session:
         assert not load_dead_letters(session, "amo")  # the records stay pending for the next run
+
+
+def test_a_retired_record_is_kept_or_archived(store, spec, settings, amo):
+    (orphan,) = seed_golden(store, [person(1)])
+    push_destination(store, settings, spec)
+    retire(store, orphan)
+    assert push_destination(store, settings, spec).archived == 0 and list(by_golden(amo)) == [orphan]
+
+    report = push_destination(store, settings.model_copy(update={"on_retired": "archive"}), spec)
+
+    assert report.archived == 1 and by_golden(amo) == {}
+    (contact,) = amo.contacts()  # still there (the API cannot delete), tagged and without our key
+    assert [t["name"] for t in contact["_embedded"]["tags"]] == [ARCHIVED_TAG]
+    assert values(contact, "EMAIL") == ["p1@example.test"]  # the person's data stays for people to see
