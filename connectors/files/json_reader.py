@@ -13,12 +13,13 @@ from connectors.files.model import BadRow, CellValue, FileReadError, Row, Table
 logger = logging.getLogger(__name__)
 
 _RAW_LIMIT = 1000
+NUL = "\x00"
 
 
 def flatten(obj: Mapping[str, object], prefix: str = "") -> Iterator[tuple[str, CellValue]]:
     """Flatten nested objects into dotted keys; lists become JSON text, scalars strings."""
     for key, value in obj.items():
-        name = f"{prefix}{str(key).strip()}"
+        name = f"{prefix}{str(key).replace(NUL, '').strip()}"
         if isinstance(value, Mapping):
             yield from flatten(value, prefix=f"{name}.")
         else:
@@ -30,6 +31,8 @@ def render_json_value(value: object) -> CellValue:
     if value is None:
         return None
     if isinstance(value, str):
+        if NUL in value:  # "\u0000" is never text, and PostgreSQL refuses it inside JSON
+            value = value.replace(NUL, "")
         return value if value != "" else None
     if isinstance(value, bool):
         return "true" if value else "false"

@@ -293,3 +293,14 @@ def test_identical_workbooks_are_each_named_as_themselves(sqlite_store: Store, f
     copy.write_bytes(_small_book())
     assert read_table(first, sheet="Sheet").file == "first.xlsx"
     assert read_table(copy, sheet="Sheet").file == "copy.xlsx"
+
+
+def test_nul_escapes_in_a_json_file_do_not_stop_it_on_either_store(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "nul.json"
+    path.write_text('[{"Name": "Ann\\u0000", "Email": "ann@example.com", "No\\u0000tes": "x"},'
+                    ' {"Name": "Bob", "Email": "bob@example.com"}]', encoding="utf-8")
+    table = read_table(path)
+    assert table.columns == ("Name", "Email", "Notes") and table.data_rows[0].values["Name"] == "Ann"
+    source, report = _ingest(store, path, {}, "data")
+    _check(store, source, report, "data", path, 2)
+    assert report.stream("data").new == 2
