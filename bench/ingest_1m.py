@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import random
 import resource
 import subprocess
@@ -27,7 +28,9 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# this checkout, unless a run of another checkout ("old") put that one on PYTHONPATH
+sys.path.insert(0 if "--child" not in sys.argv or "old" not in sys.argv else len(sys.path),
+                str(Path(__file__).resolve().parents[1]))
 
 MAPPING = {
     "defaults": {"phone_region": "US"},
@@ -172,7 +175,11 @@ def cached_csv(rows: int) -> Path:
 
 
 def run_one(csv_path: Path, mode: str, checkpoint_every: int) -> dict[str, object]:
-    """Ingest in this process (called in a fresh subprocess); returns the figures as a dict."""
+    """Ingest in this process (called in a fresh subprocess); returns the figures as a dict.
+
+    mode "old" runs another checkout of crmsync (put first on sys.path by the caller), whose
+    ingest_source has no `batch` switch and no phase timings.
+    """
     from mappings import MappingSpec
     from sync.ingest import ingest_source
     from sync.store import open_store
@@ -185,8 +192,9 @@ def run_one(csv_path: Path, mode: str, checkpoint_every: int) -> dict[str, objec
     try:
         for label in ("first", "again"):
             started, cpu = time.perf_counter(), time.process_time()
+            switch = {} if mode == "old" else {"batch": mode == "fast"}
             report = ingest_source(store, source="bench", connector="files", config=config,
-                                   mappings={"customers": spec}, batch=(mode == "fast"))
+                                   mappings={"customers": spec}, **switch)
             seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
             result[label] = {
                 "seconds": round(seconds, 2), "read": report.total("read"), "new": report.total("new"),
@@ -194,7 +202,7 @@ def run_one(csv_path: Path, mode: str, checkpoint_every: int) -> dict[str, objec
                 "quarantined": report.total("quarantined"), "error": report.error,
                 "rows_per_s": round(report.total("read") / seconds), "cpu_seconds": round(cpu, 2),
                 "rows_per_cpu_s": round(report.total("read") / cpu),
-                "phases": {k: round(v, 2) for k, v in report.seconds.items()},
+                "phases": {k: round(v, 2) for k, v in getattr(report, "seconds", {}).items()},
             }
     finally:
         store.dispose()
@@ -224,7 +232,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--path", choices=("fast", "reference", "both"), default="fast")
     parser.add_argument("--checkpoint-every", type=int, default=5000)
-    parser.add_argument("--child", choices=("fast", "reference"), help=argparse.SUPPRESS)
+    parser.add_argument("--old-tree", type=Path,
+                        help="also run this other checkout of crmsync (e.g. from `git archive REV`) as 'old'")
+    parser.add_argument("--child", choices=("fast", "reference", "old"), help=argparse.SUPPRESS)
     parser.add_argument("--csv", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -232,16 +242,23 @@ def main() -> None:
         return
     csv_path = cached_csv(args.rows)
     modes = ["reference", "fast"] if args.path == "both" else [args.path]
+    if args.old_tree:
+        modes.insert(0, "old")
     results = {}
     for mode in modes:
+        env = dict(os.environ)
+        if mode == "old":
+            env["PYTHONPATH"] = str(args.old_tree.resolve())
         out = subprocess.run([sys.executable, __file__, "--child", mode, "--csv", str(csv_path),
                               "--checkpoint-every", str(args.checkpoint_every)],
-                             check=True, capture_output=True, text=True)
+                             check=True, capture_output=True, text=True, env=env)
         results[mode] = json.loads(out.stdout.strip().splitlines()[-1])
         print(_describe(results[mode]), flush=True)
-    if len(results) == 2:
-        ratio = results["fast"]["first"]["rows_per_s"] / results["reference"]["first"]["rows_per_s"]
-        print(f"speed-up of the fast path on a new store: {ratio:.1f}×")
+    for base in ("old", "reference"):
+        if base in results and "fast" in results:
+            first = results["fast"]["first"]["rows_per_s"] / results[base]["first"]["rows_per_s"]
+            cpu = results["fast"]["first"]["rows_per_cpu_s"] / results[base]["first"]["rows_per_cpu_s"]
+            print(f"fast path vs {base} on a new store: {first:.1f}× the rows/s, {cpu:.1f}× the rows per CPU-second")
 
 
 if __name__ == "__main__":
