@@ -2,6 +2,11 @@
 
 Records received since the last STATE message are committed together with that state, so a
 crash at any point followed by a re-run ends in the same store as an uninterrupted run.
+
+Two ways in, one result: a connector that offers `iter_record_batches` (local files) is read
+in checkpoint-sized batches and mapped by a memoised RowMapper (the default, for big files);
+any other connector, or `batch=False`, goes through Airbyte messages and map_row row by row,
+the reference path. tests/app/test_ingest_fast_path.py holds the two stores equal.
 """
 
 from __future__ import annotations
@@ -232,7 +237,6 @@ class _Ingest:
             source_updated_at=getattr(result.record, "source_updated_at", None)
             or getattr(result.record, "occurred_at", None),
         ))
-
 
     def _map_fast(self, stream: str, mapper: RowMapper, data: dict[str, Any],
                   records: list[SourceRecordIn], bad: list[QuarantineIn]) -> None:
