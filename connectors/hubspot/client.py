@@ -4,29 +4,54 @@ Every request first takes a token from the account's shared rate budget (reads a
 account in one process draw from the same bucket), reports the X-HubSpot-RateLimit headers back
 to it, and turns HubSpot's answers into the push engine's error types so the retry table in
 `sync.push.retries` decides what happens next.
+
+A spent daily allowance (a 429 with policy DAILY, or the daily-remaining header at zero) becomes
+`DailyLimitReached`, whose message says when the allowance comes back: the Retry-After HubSpot
+sent, else the next midnight in the account's time zone (`time_zone`, UTC unless configured).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
 from urllib3.exceptions import NewConnectionError
 
-from sync.push.budgets import RateBudget, account_key, shared_budget
+from sync.push.budgets import BudgetExhausted, RateBudget, account_key, shared_budget
 from sync.push.destination import RateLimitSettings, WriterStats
 from sync.push.retries import ApiError, AuthError, RateLimited, RetryPolicy, TransportError, call_with_retries
 from sync.redaction import redact, register_secret
 
-__all__ = ["DEFAULT_BASE_URL", "HubSpotClient", "open_client"]
+__all__ = ["DEFAULT_BASE_URL", "DailyLimitReached", "HubSpotClient", "account_zone", "open_client"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.hubapi.com"
 _SEARCH_PER_SECOND = 4  # HubSpot allows about 4–5 search requests per second per token
 JSON = dict[str, Any]
+
+
+class DailyLimitReached(BudgetExhausted):
+    """HubSpot's daily API allowance for the account is spent; `resets_at` says when it comes back."""
+
+    def __init__(self, resets_at: datetime, zone: str) -> None:
+        self.resets_at = resets_at
+        super().__init__(f"HubSpot daily API limit reached; resets at {resets_at.isoformat(timespec='minutes')} "
+                         f"(midnight in the account's time zone, {zone}). Nothing read or written is lost: run "
+                         "again after that, or ask HubSpot for a higher limit")
+
+
+def account_zone(name: str) -> ZoneInfo:
+    """The account's time zone by IANA name; a ValueError that names the setting when unknown."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"time_zone {name!r} is not an IANA time zone name (for example 'Europe/Berlin' or "
+                         "'UTC'); use the one in HubSpot's Settings → Account Defaults") from None
 
 
 def _int(headers: Mapping[str, str], name: str) -> int | None:
@@ -42,8 +67,11 @@ class HubSpotClient:
 
     def __init__(self, base_url: str, token: Callable[[], str], *, budget: RateBudget,
                  search_budget: RateBudget | None = None, timeout: float = 30.0,
-                 policy: RetryPolicy | None = None, stats: WriterStats | None = None) -> None:
+                 policy: RetryPolicy | None = None, stats: WriterStats | None = None,
+                 time_zone: str = "UTC") -> None:
         self.base_url = base_url.rstrip("/")
+        self.time_zone = time_zone
+        self._zone = account_zone(time_zone)
         self._token_source = token
         self._token = token()
         register_secret(self._token)
@@ -68,8 +96,19 @@ class HubSpotClient:
         budget.throttled(error.retry_after)
         return 0.0  # acquire() now waits out the pause, together with everyone sharing the account
 
+    def _daily_limit(self, retry_after: float | None) -> DailyLimitReached:
+        now = datetime.now(UTC)
+        if retry_after is not None:
+            return DailyLimitReached(now + timedelta(seconds=retry_after), self.time_zone)
+        local = now.astimezone(self._zone)
+        midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), tzinfo=self._zone)
+        return DailyLimitReached(midnight, self.time_zone)
+
     def _send(self, method: str, path: str, body: Any, params: Mapping[str, Any] | None, search: bool) -> Any:
-        self.budget.acquire()
+        try:
+            self.budget.acquire()
+        except BudgetExhausted:  # a response said the day's allowance is at zero: do not spend a 429 on it
+            raise self._daily_limit(None) from None
         if search and self.search_budget is not None:
             self.search_budget.acquire()
         url = f"{self.base_url}{path}"
@@ -106,10 +145,11 @@ class HubSpotClient:
         category = payload.get("category") or payload.get("errorType")
         if reply.status_code == 429:
             self.stats.rate_limited += 1
-            retry_after = headers.get("Retry-After")
-            raise RateLimited(429, message, category=category, body=payload, daily=payload.get("policyName") ==
-                              "DAILY", retry_after=float(retry_after) if retry_after and
-                              retry_after.replace(".", "", 1).isdigit() else None)
+            text = headers.get("Retry-After")
+            retry_after = float(text) if text and text.replace(".", "", 1).isdigit() else None
+            if payload.get("policyName") == "DAILY":
+                raise self._daily_limit(retry_after)
+            raise RateLimited(429, message, category=category, body=payload, retry_after=retry_after)
         if reply.status_code == 401:
             raise AuthError(401, f"{message} (check the HubSpot token: a private app token with the CRM "
                             "scopes this connector needs)", category=category, body=payload)
@@ -142,7 +182,8 @@ def _refused(exc: requests.ConnectionError) -> bool:
 
 def open_client(*, base_url: str | None, token: str | Callable[[], str] | None, rate_limit: RateLimitSettings,
                 account: str | None = None, timeout: float = 30.0, policy: RetryPolicy | None = None,
-                stats: WriterStats | None = None, search_per_second: int | None = _SEARCH_PER_SECOND) -> HubSpotClient:
+                stats: WriterStats | None = None, search_per_second: int | None = _SEARCH_PER_SECOND,
+                time_zone: str = "UTC") -> HubSpotClient:
     """A client on the account's shared budget; a clear error when the token is missing."""
     source: Callable[[], str] = token if callable(token) else (lambda: token or "")
     value = source()
@@ -155,4 +196,4 @@ def open_client(*, base_url: str | None, token: str | Callable[[], str] | None, 
     search = shared_budget(f"{key}:search", search_per_second, 1.0) if search_per_second else None
     log.debug("HubSpot client for %s", redact(url))
     return HubSpotClient(url, source, budget=budget, search_budget=search, timeout=timeout, policy=policy,
-                         stats=stats)
+                         stats=stats, time_zone=time_zone)

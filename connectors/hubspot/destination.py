@@ -244,7 +244,8 @@ def open_destination(settings: DestinationSettings) -> HubSpotDestination:
     token = settings.token.get_secret_value() if settings.token is not None else None
     policy = RetryPolicy(**settings.options["retry"]) if "retry" in settings.options else None
     client = open_client(base_url=settings.base_url, token=token, rate_limit=settings.rate_limit,
-                         account=settings.account, timeout=settings.timeout_seconds, policy=policy)
+                         account=settings.account, timeout=settings.timeout_seconds, policy=policy,
+                         time_zone=str(settings.options.get("time_zone", "UTC")))
     return HubSpotDestination(client, object_type=settings.object, batch_size=settings.batch_size or BATCH_LIMIT,
                               external_id=str(settings.options.get("external_id_property", EXTERNAL_ID)),
                               name=settings.name)

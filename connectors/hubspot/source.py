@@ -1,12 +1,17 @@
 """The Airbyte source for HubSpot CRM v3: contacts and companies, incremental by last-modified time.
 
-Streams: `contacts`, `companies` (live records, read through search with a GTE filter on the
-last-modified property, ascending) and `contacts_archived`, `companies_archived` (archived
-records from the list endpoint, each carrying Airbyte's `_ab_cdc_deleted_at` marker). Search
-stops at 10,000 results per query; near that cap the stream re-queries from the last timestamp
-it saw, and walks a timestamp shared by more records than that by `hs_object_id`.
-Every new read starts `lookback_seconds` before the saved cursor: timestamps tie, and search
+Streams `contacts` and `companies` carry live and archived records alike. Live records are read
+through search with a GTE filter on the last-modified property, ascending; search stops at
+10,000 results per query, so near that cap the stream re-queries from the last timestamp it saw,
+and walks a timestamp shared by more records than that by `hs_object_id`. Archived records come
+from the list endpoint (`archived=true`; search never returns them) on the same stream, each
+carrying Airbyte's `_ab_cdc_deleted_at` marker, so ingest marks the stored record deleted.
+The two parts keep separate cursors in the stream state (`cursor_ms`, `archived_ms`). The
+archived list is ordered by id, not by time, so `archived_ms` only moves once the list was read
+to its end: a read cut short re-reads it rather than skipping what it had not reached.
+Every new read starts `lookback_seconds` before the saved cursors: timestamps tie, and search
 shows a modified record only a few seconds later. Re-reading is harmless (ingest is idempotent).
+Each record also exposes `crmsync_id`, the golden id crmsync's destination writes, when present.
 """
 
 from __future__ import annotations
@@ -36,9 +41,10 @@ from airbyte_cdk.models import (
 from airbyte_cdk.sources import AbstractSource
 from airbyte_cdk.sources.streams import CheckpointMixin, Stream
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from connectors.hubspot.client import DEFAULT_BASE_URL, HubSpotClient, open_client
+from connectors.hubspot.client import DEFAULT_BASE_URL, DailyLimitReached, HubSpotClient, account_zone, open_client
+from sync.push.budgets import BudgetExhausted
 from sync.push.destination import RateLimitSettings
 from sync.push.retries import ApiError, TransportError
 
@@ -50,6 +56,7 @@ RECORD_ID_KEY = "_record_id"
 DELETED_KEY = "_ab_cdc_deleted_at"
 SEARCH_CAP = 10_000
 MODIFIED = {"contacts": "lastmodifieddate", "companies": "hs_lastmodifieddate"}
+EXTERNAL_ID = "crmsync_id"  # what connectors.hubspot.destination writes; HubSpot reads skip unknown properties
 DEFAULT_PROPERTIES = {
     "contacts": ["email", "firstname", "lastname", "phone", "mobilephone", "company", "jobtitle", "address", "city",
                  "state", "zip", "country", "date_of_birth", "hs_language", "hs_additional_emails", "createdate",
@@ -74,14 +81,31 @@ class HubSpotSourceConfig(BaseModel):
     rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
     account: str | None = None
     timeout_seconds: float = Field(30.0, gt=0)
+    external_id_property: str = Field(EXTERNAL_ID, description="the property holding crmsync's golden id")
+    time_zone: str = Field("UTC", description="the account's time zone; its daily API limit resets at midnight there")
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        account_zone(value)
+        return value
 
     def client(self) -> HubSpotClient:
         return open_client(base_url=self.base_url, token=self.token.get_secret_value(), rate_limit=self.rate_limit,
-                           account=self.account, timeout=self.timeout_seconds)
+                           account=self.account, timeout=self.timeout_seconds, time_zone=self.time_zone)
 
 
 def _config_error(message: str) -> AirbyteTracedException:
     return AirbyteTracedException(message=message, internal_message=message, failure_type=FailureType.config_error)
+
+
+def stream_error(what: str, exc: ApiError | TransportError | BudgetExhausted) -> AirbyteTracedException:
+    """The error ingest reports for a failed read: the API's own words, the daily limit with its reset time."""
+    if isinstance(exc, DailyLimitReached):  # nothing is wrong with the data or the connector: come back later
+        return AirbyteTracedException(message=str(exc), internal_message=f"{what}: {exc}",
+                                      failure_type=FailureType.transient_error)
+    return AirbyteTracedException(message=f"{what}: {exc}", internal_message=str(exc),
+                                  failure_type=FailureType.system_error)
 
 
 def parse_config(config: Mapping[str, Any]) -> HubSpotSourceConfig:
@@ -102,7 +126,8 @@ def _ms(value: Any) -> int:
     return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
 
 
-def _flatten(result: Mapping[str, Any], archived: bool) -> dict[str, Any]:
+def _flatten(result: Mapping[str, Any]) -> dict[str, Any]:
+    archived = bool(result.get("archived"))
     record = {RECORD_ID_KEY: str(result["id"]), "id": str(result["id"]), **(result.get("properties") or {}),
               "createdAt": result.get("createdAt"), "updatedAt": result.get("updatedAt"), "archived": archived}
     if archived:
@@ -112,17 +137,19 @@ def _flatten(result: Mapping[str, Any], archived: bool) -> dict[str, Any]:
 
 
 class HubSpotStream(Stream, CheckpointMixin):
-    """One object type, live (`contacts`) or archived (`contacts_archived`)."""
+    """One object type: its live records through search, then its archived ones as deletions."""
 
-    def __init__(self, config: HubSpotSourceConfig, obj: str, archived: bool, client: HubSpotClient) -> None:
-        self.config, self.obj, self.archived, self.client = config, obj, archived, client
+    def __init__(self, config: HubSpotSourceConfig, obj: str, client: HubSpotClient) -> None:
+        self.config, self.obj, self.client = config, obj, client
         self.modified = MODIFIED[obj]
-        self.properties = config.properties.get(obj) or DEFAULT_PROPERTIES[obj]
+        chosen = list(config.properties.get(obj) or DEFAULT_PROPERTIES[obj])
+        extra = [config.external_id_property] if config.external_id_property not in chosen else []
+        self.properties = [*chosen, *extra]
         self._state: dict[str, Any] = {}
 
     @property
     def name(self) -> str:  # type: ignore[override]
-        return f"{self.obj}_archived" if self.archived else self.obj
+        return self.obj
 
     @property
     def primary_key(self) -> list[list[str]]:
@@ -130,7 +157,7 @@ class HubSpotStream(Stream, CheckpointMixin):
 
     @property
     def cursor_field(self) -> str:
-        return "archivedAt" if self.archived else self.modified
+        return self.modified
 
     @property
     def state_checkpoint_interval(self) -> int:
@@ -145,33 +172,35 @@ class HubSpotStream(Stream, CheckpointMixin):
         self._state = dict(value or {})
 
     def get_json_schema(self) -> Mapping[str, Any]:
-        columns = {name: {"type": ["null", "string"]} for name in [*self.properties, "createdAt", "updatedAt"]}
+        names = [*self.properties, "createdAt", "updatedAt", "archivedAt", DELETED_KEY]
+        columns = {name: {"type": ["null", "string"]} for name in names}
         columns.update({RECORD_ID_KEY: {"type": "string"}, "id": {"type": "string"}, "archived": {"type": "boolean"}})
-        if self.archived:
-            columns.update({"archivedAt": {"type": ["null", "string"]}, DELETED_KEY: {"type": ["null", "string"]}})
         return {"type": "object", "properties": columns, "additionalProperties": True}
 
-    def _since(self) -> int:
-        saved = int(self._state.get("cursor_ms") or 0)
+    def _since(self, key: str) -> int:
+        saved = int(self._state.get(key) or 0)
         if saved:
             return max(0, saved - self.config.lookback_seconds * 1000)
         return int(self.config.start_date.timestamp() * 1000) if self.config.start_date else 0
 
-    def _advance(self, moment_ms: int) -> None:
-        if moment_ms > int(self._state.get("cursor_ms") or 0):
-            self._state = {"cursor_ms": moment_ms}
+    def _advance(self, key: str, moment_ms: int) -> None:
+        if moment_ms > int(self._state.get(key) or 0):
+            self._state = {**self._state, key: moment_ms}
 
     def read_records(self, sync_mode: SyncMode, cursor_field: list[str] | None = None,
                      stream_slice: Mapping[str, Any] | None = None,
                      stream_state: Mapping[str, Any] | None = None) -> Iterable[Mapping[str, Any]]:
-        rows = self._archived() if self.archived else self._search(self._since())
         try:
-            for result, moment in rows:
-                self._advance(moment)  # the CDK reads `state` right after each record it takes
-                yield _flatten(result, self.archived)
-        except (ApiError, TransportError) as exc:
-            raise AirbyteTracedException(message=f"HubSpot {self.name}: {exc}", internal_message=str(exc),
-                                         failure_type=FailureType.system_error) from None
+            for result, moment in self._search(self._since("cursor_ms")):
+                self._advance("cursor_ms", moment)  # the CDK reads `state` right after each record it takes
+                yield _flatten(result)
+            newest = 0
+            for result, moment in self._archived(self._since("archived_ms")):
+                newest = max(newest, moment)
+                yield _flatten({**result, "archived": True})
+            self._advance("archived_ms", newest)  # only now: the list is in id order, not time order
+        except (ApiError, TransportError, BudgetExhausted) as exc:
+            raise stream_error(f"HubSpot {self.name}", exc) from None
 
     def _page(self, filters: list[dict[str, Any]], sort: str, after: int) -> dict[str, Any]:
         body = {"filterGroups": [{"filters": filters}], "sorts": [{"propertyName": sort, "direction": "ASCENDING"}],
@@ -213,8 +242,7 @@ class HubSpotStream(Stream, CheckpointMixin):
             if not (page.get("paging") or {}).get("next") or not results:
                 return
 
-    def _archived(self) -> Iterator[tuple[dict[str, Any], int]]:
-        since = self._since()
+    def _archived(self, since: int) -> Iterator[tuple[dict[str, Any], int]]:
         params: dict[str, Any] = {"archived": "true", "limit": min(100, self.config.page_size),
                                   "properties": ",".join(self.properties)}
         while True:
@@ -230,7 +258,7 @@ class HubSpotStream(Stream, CheckpointMixin):
 
 
 class HubSpotSource(AbstractSource):
-    """HubSpot contacts and companies, live and archived, as Airbyte streams."""
+    """HubSpot contacts and companies as Airbyte streams, archived records as deletions."""
 
     def spec(self, logger: logging.Logger) -> ConnectorSpecification:
         schema = HubSpotSourceConfig.model_json_schema()
@@ -245,6 +273,8 @@ class HubSpotSource(AbstractSource):
                 client.request("GET", f"/crm/v3/objects/{obj}", params={"limit": 1})
         except AirbyteTracedException as exc:
             return False, exc.message
+        except DailyLimitReached as exc:
+            return False, str(exc)
         except (ApiError, TransportError, ValueError) as exc:
             return False, f"cannot read HubSpot: {exc}"
         return True, None
@@ -259,7 +289,7 @@ class HubSpotSource(AbstractSource):
             client = parsed.client()
         except ValueError as exc:
             raise _config_error(str(exc)) from None
-        return [HubSpotStream(parsed, obj, archived, client) for obj in parsed.objects for archived in (False, True)]
+        return [HubSpotStream(parsed, obj, client) for obj in parsed.objects]
 
 
 def configured_catalog(source: HubSpotSource, config: Mapping[str, Any], names: Iterable[str]) -> \

@@ -88,15 +88,22 @@ def test_more_records_on_one_timestamp_than_the_cap_are_walked_by_id(hubspot, mo
     assert state["contacts"]["cursor_ms"] == 1714644000000
 
 
-def test_archived_records_come_in_their_own_stream_with_the_deletion_marker(hubspot):
+def test_archived_records_come_on_the_live_stream_with_the_deletion_marker(hubspot):
     ids = add_contacts(hubspot, 5)
     requests.post(f"{hubspot.url}/crm/v3/objects/contacts/batch/archive", json={"inputs": [{"id": ids[1]}]},
                   headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5)
-    records, _ = read(hubspot, streams=("contacts", "contacts_archived"))
+    records, state = read(hubspot, streams=("contacts",))
     live = [r for r in records if not r["archived"]]
     gone = [r for r in records if r["archived"]]
-    assert len(live) == 4 and [r["id"] for r in gone] == [ids[1]]
-    assert gone[0]["_ab_cdc_deleted_at"] == gone[0]["archivedAt"]
+    assert len(live) == 4 and [r["id"] for r in gone] == [ids[1]] and "_ab_cdc_deleted_at" not in live[0]
+    assert gone[0]["_ab_cdc_deleted_at"] == gone[0]["archivedAt"] and gone[0]["email"] == "c1@example.test"
+    assert state["contacts"]["archived_ms"] == source._ms(gone[0]["archivedAt"])
+    assert [s.name for s in HubSpotSource().streams({"token": TOKEN, "objects": ["contacts", "companies"]})] == [
+        "contacts", "companies"]
+
+    again, _ = read(hubspot, state=state)  # GTE on both cursors: only what sits on them comes back
+    assert [r["id"] for r in again if r["archived"]] == [ids[1]]
+    assert all(source._ms(r["lastmodifieddate"]) == state["contacts"]["cursor_ms"] for r in again if not r["archived"])
 
 
 def test_check_spec_and_the_airbyte_entrypoint(hubspot):
