@@ -62,6 +62,8 @@ class GoogleSheetsConfig(HttpSettings):
     page_cells: int = Field(60_000, ge=1, description="cells per values request at most (grid rows × columns), "
                             "keeping responses near Google's advised 2 MB")
     checkpoint_every: int = Field(500, ge=1, description="records between STATE messages")
+    reread_unchanged: bool = Field(False, description="emit an unchanged tab again (as the files source does), "
+                                   "e.g. once after editing its mapping so the rows are mapped anew")
     base_url: str = Field("https://sheets.googleapis.com", description="the API root; an emulator's URL in tests")
     # Sheets allows 60 reads a minute per user and answers 429 past it, refilled each minute.
     requests_per_minute: float | None = Field(55.0, gt=0, description="pace reads under the per-user quota")
@@ -254,7 +256,8 @@ class SheetStream(Stream, CheckpointMixin):
         finally:
             client.close()
         incoming = self._incoming
-        if incoming.get("complete") and incoming.get("fingerprint") == table.fingerprint:
+        if (incoming.get("complete") and incoming.get("fingerprint") == table.fingerprint
+                and not self.config.reread_unchanged):
             logger.info("%s: unchanged since pass %s; nothing to read", self.name, incoming.get("pass_id"))
             self._state = dict(incoming)
             return

@@ -117,6 +117,8 @@ def test_an_unchanged_tab_is_not_read_again_and_a_changed_one_is_a_new_pass(api:
     first = read(harness)
     again = read(harness, first.final_state)
     assert again.ids == [] and again.final_state == first.final_state
+    forced = read(harness_for(api, reread_unchanged=True), first.final_state)  # after a mapping edit
+    assert len(forced.ids) == 8 and forced.final_state["pass_id"] != first.final_state["pass_id"]
     add_people(api, 1)
     changed = read(harness, first.final_state)
     assert len(changed.ids) == 9 and changed.final_state["complete"]
