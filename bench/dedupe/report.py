@@ -101,14 +101,17 @@ def _phase_lines(rows: list[Row]) -> list[str]:
     return out
 
 
-def render_results(rows: list[Row], versions: dict[str, str], machine: str) -> str:
-    """The whole RESULTS.md."""
+def render_results(rows: list[Row], versions: dict[str, str], machine: str, notes: str = "") -> str:
+    """The whole RESULTS.md; `notes` (hand-written, from NOTES.md) go at the end."""
     return "\n".join([
         "# Dedupe benchmark results",
         "",
         "Written by `python bench/dedupe/run.py`; each row is the latest measurement of that",
         "(dataset, size, contender). Wall time and peak RSS are of the contender's own process",
-        "(interpreter start, imports, reading the CSV and writing clusters included). Pairwise",
+        "(interpreter start, imports, reading the CSV and writing clusters included); a contender",
+        "with worker processes is measured by their summed PSS, and `cpu_s` in the notes is user +",
+        "system CPU seconds of the contender and its workers (steadier than wall time when the",
+        "machine is busy). Pairwise",
         "precision / recall / F1 count record pairs in the same cluster; B³ F1 averages per record.",
         "Records a contender left out are scored as singletons. The machine is shared: each",
         "row's notes give the 1-minute load average when the contender started (`load_before`).",
@@ -122,4 +125,5 @@ def render_results(rows: list[Row], versions: dict[str, str], machine: str) -> s
         "",
         *_phase_lines(rows),
         "",
+        *([notes.rstrip(), ""] if notes.strip() else []),
     ])

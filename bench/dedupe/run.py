@@ -31,6 +31,7 @@ from bench.dedupe.report import Row, load_rows, markdown_table, merge_rows, rend
 DATA = HERE / ".data"
 RESULTS_JSON = HERE / "results.json"
 RESULTS_MD = HERE / "RESULTS.md"
+NOTES_MD = HERE / "NOTES.md"  # hand-written reading of the figures, appended to RESULTS.md
 _PEER_PACKAGES = ("splink", "duckdb", "goldenmatch", "recordlinkage", "pandas")
 
 
@@ -193,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
             measured.append(row)
             rows = merge_rows(load_rows(RESULTS_JSON), [row])
             save_rows(RESULTS_JSON, rows)
-            RESULTS_MD.write_text(render_results(rows, versions, machine), encoding="utf-8")
+            notes = NOTES_MD.read_text(encoding="utf-8") if NOTES_MD.exists() else ""
+            RESULTS_MD.write_text(render_results(rows, versions, machine, notes), encoding="utf-8")
     print(markdown_table(measured))
     return 0
 

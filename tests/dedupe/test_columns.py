@@ -1,0 +1,91 @@
+"""The column-wise structures behind the engine's speed: coded columns, extension, blocking, pieces."""
+
+from __future__ import annotations
+
+import csv
+import random
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+from test_engine import background, customer  # same folder: shared test data
+
+from dedupe.blocking import BLOCKING_KEYS, candidate_pairs
+from dedupe.comparisons import COMPARISONS, compare_all
+from dedupe.engine import ProbabilisticMatcher
+from dedupe.features import FeatureTable, build_features
+from sync.dedupe_file import dedupe_file
+
+RECORDS = background(300) + [
+    customer(1, full_name="Иванов Иван", phones=["+79123456789", "+79990000000"]),
+    customer(2, given_name="Ivan", family_name="Ivanov", phones=["+79990000000"], emails=["a@x.ru", "b@x.ru"]),
+    customer(3, given_name="Ivanov", family_name="Ivan", emails=["b@x.ru"]),  # swapped order
+    customer(4, given_name="I", family_name="Ivanov", address={"city": "Moscow"}),
+    customer(5, full_name="😀 " * 3),
+    customer(6, given_name="", family_name=""),
+]
+COMPARED = list(COMPARISONS.values())
+
+
+def _table(records=RECORDS) -> FeatureTable:
+    return build_features([r.customer for r in records], [r.key for r in records])
+
+
+def test_an_extended_table_compares_like_one_built_whole() -> None:
+    whole = _table()
+    grown = _table(RECORDS[:150])
+    rnd = random.Random(1)
+    a = np.asarray([rnd.randrange(150) for _ in range(500)])
+    b = np.asarray([rnd.randrange(150) for _ in range(500)])
+    compare_all(grown, a, b, COMPARED)  # derived arrays built for 150 records...
+    grown.extend(_table(RECORDS[150:]))  # ...and extended, not rebuilt
+    a = np.asarray([rnd.randrange(len(RECORDS)) for _ in range(3000)])
+    b = np.asarray([rnd.randrange(len(RECORDS)) for _ in range(3000)])
+    assert (compare_all(grown, a, b, COMPARED) == compare_all(whole, a, b, COMPARED)).all()
+
+
+def test_concat_and_take_give_the_same_columns() -> None:
+    whole = _table()
+    joined = FeatureTable.concat([_table(RECORDS[:100]), _table(RECORDS[100:])])
+    taken = whole.take(range(len(whole)))
+    for table in (joined, taken):
+        assert table.keys.tolist() == whole.keys.tolist()
+        assert table.given == whole.given and table.emails == whole.emails and table.phones == whole.phones
+        assert table.email_named.tolist() == whole.email_named.tolist()
+
+
+def test_blocking_finds_exactly_the_pairs_sharing_a_key_value() -> None:
+    table = _table()
+    keys = ["email", "phone", "name", "name_swapped", "name_city", "company_city"]
+    a, b, report = candidate_pairs(table, keys, max_block=10_000)
+    expected = set()
+    for name in keys:
+        blocks: dict[str, list[int]] = {}
+        for i in range(len(table)):
+            for value in BLOCKING_KEYS[name](table, i):
+                blocks.setdefault(value, []).append(i)
+        expected |= {(x, y) for members in blocks.values() for x, y in combinations(sorted(members), 2)}
+    assert set(zip(a.tolist(), b.tolist(), strict=True)) == expected
+    assert report.pairs == len(expected) and (np.diff(a * len(table) + b) > 0).all()  # unique, in code order
+    assert (300, 301) in expected and (301, 302) in expected  # records 1-2: phone; 2-3: e-mail, swapped names
+
+
+def test_mapping_in_worker_processes_gives_the_same_clusters(tmp_path: Path) -> None:
+    source = tmp_path / "people.csv"
+    rnd = random.Random(4)
+    with source.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "Name", "Email", "Phone"])
+        for i in range(400):
+            person = rnd.randrange(250)
+            writer.writerow([f"r{i}", f"Person{person} Family{person % 40}", f"p{person}@x.com" if i % 3 else "",
+                             f"+1646555{person:04d}" if i % 2 else ""])
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text("fields:\n  - {from: Name, to: name}\n  - {from: Email, to: emails, on_error: skip}\n"
+                       "  - {from: Phone, to: phones, on_error: skip}\n", encoding="utf-8")
+    outputs = []
+    for workers in (1, 2):
+        out = tmp_path / f"clusters-{workers}.csv"
+        dedupe_file(source, mapping, out, matcher=ProbabilisticMatcher(), id_column="id", workers=workers)
+        outputs.append(out.read_text(encoding="utf-8"))
+    assert outputs[0] == outputs[1] and outputs[0].count("\n") == 401
