@@ -6,6 +6,7 @@ import codecs
 import csv
 import io
 import logging
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -33,6 +34,7 @@ _CANDIDATES = (*_PREFERRED, "iso8859_5", "mac_cyrillic", "cp1253", "cp1254", "cp
 _CHAOS_TOLERANCE = 0.1
 _SNIFF_BYTES = 64 * 1024
 _RAW_EXCERPT = 1000
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _DELIMITER_ALIASES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
 
 
@@ -155,20 +157,18 @@ def read_csv(
     start = 1
     while True:
         try:
-            cells = next(reader)
-        except StopIteration:
+            for cells in reader:
+                raw.append((start, cells))
+                start = reader.line_num + 1
             break
         except csv.Error as exc:
             # One unparseable record (a field over the size limit, often a stray quote) is a bad
             # row; the reader goes on at the next line, so the rest of the file is kept.
-            lines = text.splitlines() if lines is None else lines
+            lines = _LINE_BREAK.split(text) if lines is None else lines  # the breaks csv counts lines by
             excerpt = "\n".join(lines[start - 1 : reader.line_num])[:_RAW_EXCERPT]
             bad.append(BadRow(start, f"cannot be parsed as CSV ({exc}); fix the line or re-export the file",
                               excerpt))
             start = reader.line_num + 1
-            continue
-        raw.append((start, cells))
-        start = reader.line_num + 1
     grid = build_rows(
         raw, path=path, header_row=header_row, blank_name=lambda i: f"column_{i + 1}", unit="line"
     )

@@ -253,6 +253,7 @@ def test_an_oversized_csv_field_is_one_bad_row_and_the_rest_lands(sqlite_store: 
     table = read_table(path)
     assert [type(r).__name__ for r in table.rows] == ["Row", "BadRow", "Row"]
     assert table.bad_rows[0].number == 3 and "field larger than field limit" in table.bad_rows[0].message
+    assert table.bad_rows[0].raw == "x" * 1000  # the line it came from, cut to 1000 characters
     source, report = _ingest(sqlite_store, path, {}, "data")
     _check(sqlite_store, source, report, "data", path, 3)
     assert (report.stream("data").new, report.stream("data").quarantined) == (2, 1)
