@@ -149,14 +149,19 @@ def test_an_unknown_time_zone_is_a_config_error(hubspot, store):
     assert report.error is not None and "time_zone" in report.error and "Mars/Olympus" in report.error
 
 
-def test_reads_expose_the_golden_id_the_destination_wrote(hubspot):
+def test_reads_expose_the_golden_id_the_destination_wrote(hubspot, store):
     hubspot.data.add_unique_property("contacts", "crmsync_id", {"name": "crmsync_id", "hasUniqueValue": True})
-    ids = add_contacts(hubspot, 2)
+    ids = add_contacts(hubspot, 3)
     requests.patch(f"{hubspot.url}/crm/v3/objects/contacts/{ids[0]}", json={"properties": {"crmsync_id": "g-7"}},
                    headers=AUTH, timeout=5).raise_for_status()
     archive(hubspot, [ids[1]])
     records = [m.record.data for m in iter_airbyte_messages({"base_url": hubspot.url, "token": TOKEN}, ["contacts"])
                if m.record is not None]
     by_id = {r["id"]: r for r in records}
-    assert by_id[ids[0]]["crmsync_id"] == "g-7" and by_id[ids[1]]["crmsync_id"] is None
-    assert by_id[ids[1]]["archived"] is True
+    assert by_id[ids[0]]["crmsync_id"] == "g-7" and by_id[ids[2]]["crmsync_id"] is None
+    assert by_id[ids[1]]["archived"] is True and "crmsync_id" in by_id[ids[1]]
+
+    assert ingest(store, hubspot).stream("contacts").new == 2
+    with store.session() as session:
+        raw = dict(session.execute(select(SourceRecord.source_record_id, SourceRecord.raw)).all())
+    assert raw[ids[0]]["crmsync_id"] == "g-7"  # kept with the source record, for look-ups by golden id
