@@ -165,3 +165,16 @@ def test_reads_expose_the_golden_id_the_destination_wrote(hubspot, store):
     with store.session() as session:
         raw = dict(session.execute(select(SourceRecord.source_record_id, SourceRecord.raw)).all())
     assert raw[ids[0]]["crmsync_id"] == "g-7"  # kept with the source record, for look-ups by golden id
+
+
+def test_archived_companies_come_on_the_companies_stream(hubspot):
+    made = [requests.post(f"{hubspot.url}/crm/v3/objects/companies", json={"properties": {"name": f"Co {i}"}},
+                          headers=AUTH, timeout=5).json()["id"] for i in range(3)]
+    reply = requests.post(f"{hubspot.url}/crm/v3/objects/companies/batch/archive", json={"inputs": [{"id": made[0]}]},
+                          headers=AUTH, timeout=5)
+    assert reply.status_code == 204
+    config = {"base_url": hubspot.url, "token": TOKEN, "objects": ["companies"]}
+    records = [m.record for m in iter_airbyte_messages(config, ["companies"]) if m.record is not None]
+    assert {r.stream for r in records} == {"companies"}
+    deleted = {r.data["id"]: r.data.get("_ab_cdc_deleted_at") for r in records}
+    assert deleted.keys() == set(made) and [k for k, v in deleted.items() if v] == [made[0]]
