@@ -53,7 +53,8 @@ def test_serve_runs_three_scheduled_pipelines_unattended(tmp_path):
                PYTHONPATH=os.pathsep.join([os.getcwd(), env.get("PYTHONPATH", "")]))
     log = (tmp_path / "serve.log").open("w")
     process = subprocess.Popen([sys.executable, "-m", "crmsync", "serve", "-c", str(config), "--port", str(web_port),
-                                "--prefect-port", str(prefect_port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+                                "--prefect-port", str(prefect_port)], env=env, stdout=log, stderr=subprocess.STDOUT,
+                               start_new_session=True)  # its own process group, for the clean-up below
     api = f"http://127.0.0.1:{prefect_port}/api"
     try:
         deadline = time.monotonic() + 240
@@ -82,10 +83,12 @@ def test_serve_runs_three_scheduled_pipelines_unattended(tmp_path):
     finally:
         process.send_signal(signal.SIGTERM)
         try:
-            process.wait(60)
+            process.wait(150)  # a run in flight is stopped first; the machine may be busy
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)  # serve and what it started, nothing else
+            process.wait()
+            raise
         finally:
-            if process.poll() is None:
-                process.kill()
             log.close()
     with pytest.raises(httpx.HTTPError):  # the Prefect server serve started is gone with it
         httpx.get(f"{api}/health", timeout=2)
