@@ -28,7 +28,7 @@ from dedupe.features import FeatureTable, build_features
 from dedupe.model import MatchModel, estimate_u, fit_prior, train_em
 from dedupe.types import Cluster, MatchRecord, MemberDecision, Resolution, Suggestion
 
-__all__ = ["MatchSettings", "ProbabilisticMatcher", "explain_levels"]
+__all__ = ["MatchSettings", "ProbabilisticMatcher", "explain_levels", "whole_name_counts"]
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,15 @@ def _held(table: FeatureTable, comparison: Comparison, counts: dict, a: np.ndarr
         values = exact_values(table, comparison, a[several], b[several])
         held[several] = [frequency.get(v, 1) for v in values]
     return held
+
+
+def whole_name_counts(table: FeatureTable) -> dict[str, int]:
+    """How many different people (by e-mail or phone) hold each whole name ('ivan ivanov')."""
+    holders: dict[str, set[str]] = {}
+    for i, value in enumerate(table.name_tokens):
+        if value:
+            holders.setdefault(value, set()).add(record_identity(table, i))
+    return {value: len(people) for value, people in holders.items()}
 
 
 def _tf_penalty(held: np.ndarray, n: int, u_exact: float) -> np.ndarray:
@@ -238,11 +247,7 @@ class ProbabilisticMatcher:
         if use_tf and both_names.any():
             # same given name and surname: how common is that whole name? ("Ivan Ivanov" says little)
             if "name" not in counts:
-                holders: dict[str, set[str]] = {}
-                for i, value in enumerate(table.name_tokens):
-                    if value:
-                        holders.setdefault(value, set()).add(record_identity(table, i))
-                counts["name"] = {value: len(people) for value, people in holders.items()}
+                counts["name"] = whole_name_counts(table)
             frequency = counts["name"]
             rows = np.flatnonzero(both_names)
             if len(rows) * 4 > n:  # many pairs: look each record's name up once

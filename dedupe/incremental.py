@@ -17,7 +17,7 @@ import numpy as np
 
 from dedupe.blocking import BLOCKING_KEYS, key_values
 from dedupe.comparisons import compare_all, value_counts
-from dedupe.engine import ProbabilisticMatcher, explain_levels
+from dedupe.engine import ProbabilisticMatcher, explain_levels, whole_name_counts
 from dedupe.features import FeatureTable, build_features
 from dedupe.types import MatchRecord
 
@@ -66,7 +66,21 @@ class IncrementalIndex:
                 if value:
                     index[value].append(i)
             self.blocks[name] = index
-        self.counts = {c.name: value_counts(self.table, c) for c in self.comparisons if c.tf_level is not None}
+        # blocks above the cap, split by city once here, so that add() never scans a huge block
+        self.by_city: dict[str, dict[str, dict[str, list[int]]]] = {}
+        cap = matcher.settings.max_block
+        for name, index in self.blocks.items():
+            for value, members in index.items():
+                if len(members) > cap:
+                    split: dict[str, list[int]] = defaultdict(list)
+                    for m in members:
+                        split[self.table.city[m]].append(m)
+                    self.by_city.setdefault(name, {})[value] = split
+        self.counts: dict = {c.name: value_counts(self.table, c) for c in self.comparisons if c.tf_level is not None}
+        self.counts["name"] = whole_name_counts(self.table)
+        # build the coded columns comparisons use now, as part of the index, not in the first add()
+        if len(self.table):
+            compare_all(self.table, np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64), self.comparisons)
 
     def _candidates(self, start: int) -> tuple[np.ndarray, np.ndarray]:
         cap = self.matcher.settings.max_block
@@ -74,12 +88,21 @@ class IncrementalIndex:
         right: list[int] = []
         for name, index in self.blocks.items():
             fn = BLOCKING_KEYS[name]
+            big = self.by_city.setdefault(name, {})
             for i in range(start, len(self.table)):
+                city = self.table.city[i]
                 for value in fn(self.table, i):
                     members = index[value]
-                    if len(members) > cap:  # a huge block: keep the members in the same city only
-                        city = self.table.city[i]
-                        members = [m for m in members if city and self.table.city[m] == city][:cap]
+                    if value in big:  # a huge block: only the members in the same city, at most the cap
+                        members = big[value].get(city, [])[-cap:] if city else []
+                        big[value][city].append(i)
+                    elif len(members) + 1 > cap:  # this record makes the block huge
+                        split: dict[str, list[int]] = defaultdict(list)
+                        for m in members:
+                            split[self.table.city[m]].append(m)
+                        big[value] = split
+                        members = split.get(city, [])[-cap:] if city else []
+                        split[city].append(i)
                     left.extend(members)
                     right.extend([i] * len(members))
                     index[value].append(i)
