@@ -89,3 +89,18 @@ def test_mapping_in_worker_processes_gives_the_same_clusters(tmp_path: Path) -> 
         dedupe_file(source, mapping, out, matcher=ProbabilisticMatcher(), id_column="id", workers=workers)
         outputs.append(out.read_text(encoding="utf-8"))
     assert outputs[0] == outputs[1] and outputs[0].count("\n") == 401
+
+
+def test_identifier_fields_block_and_compare() -> None:
+    from dedupe.engine import MatchSettings
+
+    people = [customer(r.key, **{**r.customer.model_dump(exclude={"ref"}), "custom": {"cust_no": f"C{r.key}"}})
+              for r in background(300)]
+    people += [customer(1, given_name="Nino", family_name="Beridze", custom={"cust_no": "X77"}),
+               customer(2, given_name="N", family_name="Beridze", custom={"cust_no": "x 77"}, emails=["nb@x.ge"])]
+    matcher = ProbabilisticMatcher(MatchSettings(identifiers=["cust_no"]))
+    resolution = matcher.resolve(people)
+    assert matcher.report["pairs_by_key"]["identifiers"] >= 1
+    assert "id:cust_no" in matcher.report["model"]["comparisons"]
+    together = [c for c in resolution.clusters if {1, 2} <= set(c.keys)]
+    assert together and "same cust_no" in next(m.explanation for m in together[0].members if m.method != "new")
