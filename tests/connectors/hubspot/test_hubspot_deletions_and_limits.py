@@ -178,3 +178,12 @@ def test_archived_companies_come_on_the_companies_stream(hubspot):
     assert {r.stream for r in records} == {"companies"}
     deleted = {r.data["id"]: r.data.get("_ab_cdc_deleted_at") for r in records}
     assert deleted.keys() == set(made) and [k for k, v in deleted.items() if v] == [made[0]]
+
+
+def test_check_names_the_daily_limit(hubspot):
+    import logging
+
+    from connectors.hubspot.source import HubSpotSource
+    hubspot.reset(EmulatorSettings(tokens=frozenset({TOKEN}), daily_limit=0))
+    status = HubSpotSource().check(logging.getLogger("test"), {"base_url": hubspot.url, "token": TOKEN})
+    assert status.message.startswith("HubSpot daily API limit reached; resets at ") and TOKEN not in status.message
