@@ -8,16 +8,19 @@ there; that wait was most of the demo's orchestration time. This module does not
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["TemporaryServer", "configured_api_url", "start_for_command", "start_temporary_server"]
+__all__ = ["TemporaryServer", "configured_api_url", "one_off_settings", "start_for_command",
+           "start_temporary_server"]
 
 PIPELINE_VERBS = frozenset({"run", "demo"})
 _started: TemporaryServer | None = None
@@ -118,3 +121,19 @@ def start_for_command(argv: list[str]) -> TemporaryServer | None:
     if not words or words[0] not in PIPELINE_VERBS or {"--help", "-h"} & set(argv):
         return None
     return start_temporary_server()
+
+
+@contextlib.contextmanager
+def one_off_settings(server: TemporaryServer | None) -> Iterator[None]:
+    """Prefect settings for a run on our temporary server: no flow-run heartbeats.
+
+    Heartbeats let a long-lived server notice crashed runs; a temporary server dies with the run,
+    and stopping the heartbeat thread costs up to a second per flow.
+    """
+    if server is None:
+        yield
+        return
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
