@@ -114,7 +114,7 @@ def check(config: ConfigOption = Path(DEFAULT_PROJECT_FILE)) -> None:
 
 
 def _run_pipeline(config: Path) -> None:
-    from flows.server import start_temporary_server
+    from flows.server import one_off_settings, start_temporary_server
 
     server = start_temporary_server()  # unless PREFECT_API_URL is set; starts while we load the rest
     from crmsync.report import print_pipeline_report, progress_bars
@@ -131,7 +131,8 @@ def _run_pipeline(config: Path) -> None:
         token = progress_sink.set(progress)
         try:
             flow_started = time.perf_counter()
-            report = pipeline_flow(str(config.resolve()))
+            with one_off_settings(server):
+                report = pipeline_flow(str(config.resolve()))
             flow_seconds = time.perf_counter() - flow_started
         finally:
             progress_sink.reset(token)
