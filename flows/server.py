@@ -124,15 +124,13 @@ def start_for_command(argv: list[str]) -> TemporaryServer | None:
 
 
 @contextlib.contextmanager
-def one_off_settings(server: TemporaryServer | None) -> Iterator[None]:
-    """Prefect settings for a run on our temporary server: no flow-run heartbeats.
+def one_off_settings() -> Iterator[None]:
+    """Prefect settings for a one-off run from the command line: no flow-run heartbeats.
 
-    Heartbeats let a long-lived server notice crashed runs; a temporary server dies with the run,
-    and stopping the heartbeat thread costs up to a second per flow.
+    Heartbeats let a long-lived server notice crashed runs of workers and `serve` (which keep them);
+    a command-line run is watched by the person who started it, its sync_runs rows are reaped by the
+    next run, and stopping the heartbeat thread costs up to a second per flow.
     """
-    if server is None:
-        yield
-        return
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
     with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
