@@ -131,7 +131,7 @@ def _run_pipeline(config: Path) -> None:
         token = progress_sink.set(progress)
         try:
             flow_started = time.perf_counter()
-            with one_off_settings(server):
+            with one_off_settings():
                 report = pipeline_flow(str(config.resolve()))
             flow_seconds = time.perf_counter() - flow_started
         finally:
