@@ -343,6 +343,8 @@ def _match_incremental(store: Store, matcher: Matcher, run_id: str | None,
         table = build_features([_customer(stored[pk]) for pk in existing], existing,
                                identifiers=matcher.settings.identifiers)
         index = IncrementalIndex(matcher, table, [label_of[links[pk]] for pk in existing])
+        if [c.name for c in index.comparisons] != matcher.model.comparisons:
+            return None  # the data no longer has the fields the model was trained on: train again
         report.timings["index"] = time.perf_counter() - mark
         mark = time.perf_counter()
         cannot_link = load_cannot_links(session)
