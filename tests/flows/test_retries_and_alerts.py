@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 import flows.pipeline
@@ -18,9 +20,16 @@ def task_runs(flow_run_id: str, name: str):
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, TaskRunFilter, TaskRunFilterName
 
+    # Prefect records task runs from the events its client sends in the background: on a busy machine they
+    # reach the server a moment after the flow returns, so wait for them (a bounded wait, not a sleep).
+    deadline = time.monotonic() + 30
     with get_client(sync_client=True) as client:
-        return client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])),
-                                     task_run_filter=TaskRunFilter(name=TaskRunFilterName(any_=[name])))
+        while True:
+            runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])),
+                                         task_run_filter=TaskRunFilter(name=TaskRunFilterName(any_=[name])))
+            if (runs and all(r.state is not None and r.state.is_final() for r in runs)) or time.monotonic() > deadline:
+                return runs
+            time.sleep(0.2)
 
 
 class FailingFirst:

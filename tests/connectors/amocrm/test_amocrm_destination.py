@@ -275,7 +275,9 @@ def test_reads_and_writes_of_one_account_share_one_budget(store, spec, settings,
     assert amo.statuses[200] >= 25
 
 
-KILL_TRIALS = {"sqlite": int(os.environ.get("CRMSYNC_KILL_TRIALS", "20")), "postgres": 6}
+# The 20 trials run on the HubSpot writer (tests/push/test_push_faults.py); here 8 keep the suite's time
+# in bounds. CRMSYNC_KILL_TRIALS=20 runs the full count.
+KILL_TRIALS = {"sqlite": int(os.environ.get("CRMSYNC_KILL_TRIALS", "8")), "postgres": 3}
 
 
 @pytest.mark.slow
