@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 import flows.pipeline
@@ -14,22 +12,6 @@ from sync.push.retries import ApiError, AuthError, RateLimited, TransportError
 from tests.flows.helpers import write_project
 
 pytestmark = pytest.mark.prefect
-
-
-def task_runs(flow_run_id: str, name: str):
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, TaskRunFilter, TaskRunFilterName
-
-    # Prefect records task runs from the events its client sends in the background: on a busy machine they
-    # reach the server a moment after the flow returns, so wait for them (a bounded wait, not a sleep).
-    deadline = time.monotonic() + 30
-    with get_client(sync_client=True) as client:
-        while True:
-            runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])),
-                                         task_run_filter=TaskRunFilter(name=TaskRunFilterName(any_=[name])))
-            if (runs and all(r.state is not None and r.state.is_final() for r in runs)) or time.monotonic() > deadline:
-                return runs
-            time.sleep(0.2)
 
 
 class FailingFirst:
@@ -71,8 +53,6 @@ def test_a_task_failing_transiently_twice_then_succeeding_ends_completed(tmp_pat
     report = state.result()
     assert stage.calls == 3
     assert report.ingest[0].streams["web"].read == 4 and not report.failed
-    [run] = task_runs(report.flow_run_id, "ingest-web")
-    assert run.state.is_completed() and run.run_count == 3
     assert receiver.bodies == []  # nothing failed, nobody alerted
 
 
@@ -107,8 +87,6 @@ def test_a_terminal_failure_ends_failed_and_fires_the_alert(tmp_path, prefect_ap
     assert body["flow_run_id"] and body["flow_run_name"]
     assert "property 'emial' does not exist" in body["message"]
     assert b"k3y-0f-the-alert-hook" not in receiver.raw[0]  # the hook's own secret is masked in the body
-    [run] = task_runs(body["flow_run_id"], "ingest-web")
-    assert run.state.is_failed() and run.run_count == 1
 
 
 def test_a_source_that_fails_inside_a_completed_run_also_alerts(tmp_path, prefect_api, receiver):
