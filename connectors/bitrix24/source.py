@@ -18,19 +18,19 @@ the portal's shared rate-limit budget, the same one the destination writer uses.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from airbyte_cdk.models import AirbyteMessage, ConnectorSpecification, DestinationSyncMode, FailureType, SyncMode
-from airbyte_cdk.sources.streams import CheckpointMixin, Stream
+from airbyte_cdk.sources.streams import Stream
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from connectors.bitrix24.client import BitrixClient, open_client
 from connectors.bitrix24.ids import IdRanges
 from connectors.common.config import ConnectorConfigError, connection_spec, parse_config
-from connectors.common.stream import RECORD_ID_KEY, CrmsyncSource, config_error, read_in_process
+from connectors.common.stream import RECORD_ID_KEY, CrmsyncSource, KeyedStream, config_error, read_in_process
 from sync.push.budgets import BudgetExhausted
 from sync.push.destination import RateLimitSettings
 from sync.push.retries import ApiError, AuthError, RetryPolicy, TransportError
@@ -102,42 +102,15 @@ def _flatten(row: Mapping[str, Any]) -> dict[str, Any]:
     return record
 
 
-class BitrixStream(Stream, CheckpointMixin):
+class BitrixStream(KeyedStream):
     """One entity type; the state is the last record emitted `{cursor, id}` and the ids seen (`known`)."""
 
+    cursor_name = CURSOR
+
     def __init__(self, config: Bitrix24SourceConfig, name: str, client: BitrixClient) -> None:
-        self.config, self._name, self.client = config, name, client
+        super().__init__(name, config.checkpoint_every)
+        self.config, self.client = config, client
         self.method = f"crm.{ENTITY[name]}.list"
-        self._state: dict[str, Any] = {}
-
-    @property
-    def name(self) -> str:  # type: ignore[override]
-        """The stream name."""
-        return self._name
-
-    @property
-    def primary_key(self) -> list[list[str]]:
-        """Records are identified by `_record_id` (Bitrix24's ID)."""
-        return [[RECORD_ID_KEY]]
-
-    @property
-    def cursor_field(self) -> str:
-        """DATE_MODIFY."""
-        return CURSOR
-
-    @property
-    def state_checkpoint_interval(self) -> int:
-        """Records between STATE messages."""
-        return self.config.checkpoint_every
-
-    @property
-    def state(self) -> MutableMapping[str, Any]:
-        """`{cursor, id, known, swept_at}`: every record up to (cursor, id) has been emitted."""
-        return dict(self._state)
-
-    @state.setter
-    def state(self, value: MutableMapping[str, Any]) -> None:
-        self._state = dict(value or {})
 
     def get_json_schema(self) -> Mapping[str, Any]:
         """Open schema: Bitrix24's fields as they come, the keys crmsync relies on typed."""

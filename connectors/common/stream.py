@@ -42,6 +42,7 @@ __all__ = [
     "ROW_KEY",
     "CrmsyncSource",
     "CursorStream",
+    "KeyedStream",
     "config_error",
     "configured_catalog",
     "read_in_process",
@@ -59,8 +60,12 @@ def config_error(message: str) -> AirbyteTracedException:
     return AirbyteTracedException(message=text, internal_message=text, failure_type=FailureType.config_error)
 
 
-class CursorStream(Stream, CheckpointMixin):
-    """An incremental stream whose state is one cursor value; subclasses implement `read_new`."""
+class KeyedStream(Stream, CheckpointMixin):
+    """A resumable stream of records keyed by `_record_id`: the name, key, cursor column and state plumbing.
+
+    Subclasses set `cursor_name` (the record column that orders the stream) and read records;
+    `state` is whatever dictionary the subclass keeps in `self._state`.
+    """
 
     cursor_name = "cursor"  # the record column the cursor follows, for the catalog
 
@@ -68,7 +73,6 @@ class CursorStream(Stream, CheckpointMixin):
         self._name = name
         self._checkpoint_every = checkpoint_every
         self._state: dict[str, Any] = {}
-        self._pending: Any = None  # the highest cursor seen but not yet safe to save
 
     @property
     def name(self) -> str:  # type: ignore[override]
@@ -92,12 +96,21 @@ class CursorStream(Stream, CheckpointMixin):
 
     @property
     def state(self) -> MutableMapping[str, Any]:
-        """`{"cursor": value}`: everything at or below value has been emitted."""
+        """The stream's resume point (a copy)."""
         return dict(self._state)
 
     @state.setter
     def state(self, value: MutableMapping[str, Any]) -> None:
         self._state = dict(value or {})
+
+
+class CursorStream(KeyedStream):
+    """An incremental stream whose state is one cursor value, `{"cursor": value}`: everything at or below
+    value has been emitted. Subclasses implement `read_new`."""
+
+    def __init__(self, name: str, checkpoint_every: int = 100) -> None:
+        super().__init__(name, checkpoint_every)
+        self._pending: Any = None  # the highest cursor seen but not yet safe to save
 
     @property
     def saved_cursor(self) -> Any:

@@ -21,17 +21,17 @@ from typing import Any
 from urllib.parse import quote
 
 from airbyte_cdk.models import AirbyteMessage, ConnectorSpecification, DestinationSyncMode, FailureType, SyncMode
-from airbyte_cdk.sources.streams import CheckpointMixin, Stream
+from airbyte_cdk.sources.streams import Stream
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from openpyxl.utils import get_column_letter
 from pydantic import Field, SecretStr, model_validator
 
 from connectors.common.config import ConnectorConfigError, connection_spec, parse_config
 from connectors.common.http import ApiError, AuthError, HttpSettings, TransientError
-from connectors.common.stream import CrmsyncSource, config_error, read_in_process
+from connectors.common.stream import CrmsyncSource, KeyedStream, config_error, read_in_process
 from connectors.files.grid import build_rows
 from connectors.files.model import FileReadError, Table
-from connectors.files.records import RECORD_ID_KEY, ROW_KEY, check_primary_key, iter_records, json_schema
+from connectors.files.records import ROW_KEY, check_primary_key, iter_records, json_schema
 from connectors.googlesheets.client import SheetsClient, client_for
 from sync.redaction import register_secret
 
@@ -156,34 +156,16 @@ def selected_tabs(meta: Mapping[str, Any], config: GoogleSheetsConfig) -> list[s
     return list(config.sheets)
 
 
-class SheetStream(Stream, CheckpointMixin):
+class SheetStream(KeyedStream):
     """One tab, read in passes that resume mid-tab and skip an unchanged tab."""
 
+    cursor_name = ROW_KEY  # `_row` orders the records; the resume point is the state's position
+
     def __init__(self, config: GoogleSheetsConfig, tab: str) -> None:
+        super().__init__(tab, config.checkpoint_every)
         self.config = config
         self.tab = tab
         self._incoming: dict[str, Any] = {}
-        self._state: dict[str, Any] = {}
-
-    @property
-    def name(self) -> str:  # type: ignore[override]
-        """The tab's name."""
-        return self.tab
-
-    @property
-    def primary_key(self) -> list[list[str]]:
-        """Records are identified by `_record_id`."""
-        return [[RECORD_ID_KEY]]
-
-    @property
-    def cursor_field(self) -> str:
-        """`_row` orders the records; the resume point is the state's position."""
-        return ROW_KEY
-
-    @property
-    def state_checkpoint_interval(self) -> int:
-        """Records between STATE messages."""
-        return self.config.checkpoint_every
 
     @property
     def state(self) -> MutableMapping[str, Any]:

@@ -16,17 +16,17 @@ one page and never skips one. Every call goes through the account's shared rate-
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from airbyte_cdk.models import AirbyteMessage, ConnectorSpecification, DestinationSyncMode, FailureType, SyncMode
-from airbyte_cdk.sources.streams import CheckpointMixin, Stream
+from airbyte_cdk.sources.streams import Stream
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from connectors.common.config import ConnectorConfigError, connection_spec, parse_config
-from connectors.common.stream import RECORD_ID_KEY, CrmsyncSource, config_error, read_in_process
+from connectors.common.stream import RECORD_ID_KEY, CrmsyncSource, KeyedStream, config_error, read_in_process
 from connectors.retailcrm.client import RetailCrmClient, open_client
 from sync.push.budgets import BudgetExhausted
 from sync.push.destination import RateLimitSettings
@@ -90,42 +90,15 @@ def _flatten(customer: Mapping[str, Any], entry: Mapping[str, Any]) -> dict[str,
             "PHONE_LIST": "; ".join(numbers) or None, "changedAt": entry.get("createdAt")}
 
 
-class HistoryStream(Stream, CheckpointMixin):
+class HistoryStream(KeyedStream):
     """Customers (or corporate customers) changed since the saved history id, each as it is now."""
 
+    cursor_name = CURSOR
+
     def __init__(self, config: RetailCrmSourceConfig, name: str, client: RetailCrmClient) -> None:
-        self.config, self._name, self.client = config, name, client
+        super().__init__(name, config.checkpoint_every)
+        self.config, self.client = config, client
         self.path, self.list_key = OBJECTS[name]
-        self._state: dict[str, Any] = {}
-
-    @property
-    def name(self) -> str:  # type: ignore[override]
-        """The stream name."""
-        return self._name
-
-    @property
-    def primary_key(self) -> list[list[str]]:
-        """Records are identified by `_record_id` (RetailCRM's internal id)."""
-        return [[RECORD_ID_KEY]]
-
-    @property
-    def cursor_field(self) -> str:
-        """The history id of the record's latest change."""
-        return CURSOR
-
-    @property
-    def state_checkpoint_interval(self) -> int:
-        """Records between STATE messages."""
-        return self.config.checkpoint_every
-
-    @property
-    def state(self) -> MutableMapping[str, Any]:
-        """`{since_id}`: every change up to that history id has been emitted."""
-        return dict(self._state)
-
-    @state.setter
-    def state(self, value: MutableMapping[str, Any]) -> None:
-        self._state = dict(value or {})
 
     def get_json_schema(self) -> Mapping[str, Any]:
         """Open schema: RetailCRM's fields as they come, the keys crmsync relies on typed."""
