@@ -66,6 +66,39 @@ def _postcode_given(t: FeatureTable, i: int) -> Iterator[str]:
         yield f"{t.postal_code[i]}|{t.given_initial[i]}"
 
 
+def street_stem(street: str) -> str:
+    """The street's name, roughly: the first four letters of its first word of three or more letters.
+
+    House numbers, unit letters and typos late in the name ('studley steet') do not change it.
+    """
+    for word in street.split():
+        if len(word) >= 3 and word.isalpha():
+            return word[:4]
+    return ""
+
+
+def _place_values(t: FeatureTable, i: int) -> list[str]:
+    """Where a record lives, three ways: postcode, city, street (each tagged, so they never collide)."""
+    stem = street_stem(t.street[i])
+    return [f"{tag}:{v}" for tag, v in (("p", t.postal_code[i]), ("c", t.city[i]), ("s", stem)) if v]
+
+
+def _birth_place(t: FeatureTable, i: int) -> Iterator[str]:
+    # same birth date and the same postcode, city or street: names may be wholly different spellings
+    if t.birth_date[i]:
+        for place in _place_values(t, i):
+            yield f"{t.birth_date[i]}|{place}"
+
+
+def _street_place(t: FeatureTable, i: int) -> Iterator[str]:
+    # same street in the same postcode or city: one household, or one person under another name
+    stem = street_stem(t.street[i])
+    if stem:
+        for tag, value in (("p", t.postal_code[i]), ("c", t.city[i])):
+            if value:
+                yield f"{stem}|{tag}:{value}"
+
+
 def _identifiers(t: FeatureTable, i: int) -> Iterator[str]:
     for name, column in t.identifiers.items():
         if column[i]:
@@ -81,6 +114,8 @@ BLOCKING_KEYS: dict[str, KeyFn] = {
     "company_city": _company_city,
     "birth_family": _birth_family,
     "postcode_given": _postcode_given,
+    "birth_place": _birth_place,
+    "street_place": _street_place,
     "identifiers": _identifiers,
 }
 
@@ -95,6 +130,8 @@ BLOCKED_ON: dict[str, frozenset[str]] = {
     "company_city": frozenset({"company", "city"}),
     "birth_family": frozenset({"birth_date", "family_name"}),
     "postcode_given": frozenset({"postal_code", "given_name"}),
+    "birth_place": frozenset({"birth_date", "postal_code", "city", "street"}),
+    "street_place": frozenset({"street", "postal_code", "city"}),
     "identifiers": frozenset(),  # identifier comparisons are named id:<field>; see engine
 }
 
@@ -144,6 +181,12 @@ def key_values(table: FeatureTable, name: str) -> tuple[np.ndarray, list[str]]:
                     rows.append(i)
                     values.append(f"{field_name}|{v}")
         return np.asarray(rows, dtype=np.int64), values
+    if name in ("birth_place", "street_place"):
+        # only records with a birth date (or a street) have values: most CRM data has neither
+        fn = BLOCKING_KEYS[name]
+        needed = t.birth_date if name == "birth_place" else t.street
+        pairs = [(i, v) for i, x in enumerate(needed) if x for v in fn(t, i)]
+        return np.asarray([i for i, _ in pairs], dtype=np.int64), [v for _, v in pairs]
     if name == "name":
         values = [f"{p}|{g}" if p and g else "" for p, g in zip(t.family_phonetic, t.given_initial, strict=True)]
     elif name == "name_swapped":

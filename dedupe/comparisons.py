@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import JaroWinkler, Levenshtein
+from rapidfuzz.distance import OSA, JaroWinkler
 
 from dedupe.features import FeatureTable
 
@@ -262,8 +262,8 @@ def _birth(p: _Pairs) -> np.ndarray:
 
 
 def _edit_levels(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    # 0 same · 1 one character off · 2 different
-    distance = process.cpdist(x, y, scorer=Levenshtein.distance, workers=-1) if len(x) else np.zeros(0)
+    # 0 same · 1 one character off (a typo, a missed or swapped pair of digits) · 2 different
+    distance = process.cpdist(x, y, scorer=OSA.distance, workers=-1) if len(x) else np.zeros(0)
     levels = np.where(distance <= 1, 1, 2).astype(np.int8)
     levels[x == y] = 0
     levels[(x == "") | (y == "")] = MISSING

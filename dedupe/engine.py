@@ -85,7 +85,7 @@ class MatchSettings:
 
     blocking: list[str] = field(default_factory=lambda: [
         "email", "phone", "name", "name_swapped", "name_city", "company_city", "birth_family",
-        "postcode_given"])
+        "postcode_given", "birth_place", "street_place"])
     comparisons: list[str] = field(default_factory=lambda: list(COMPARISONS))
     identifiers: list[str] = field(default_factory=list)  # custom fields holding exact identifiers
     auto_merge: float = 0.95

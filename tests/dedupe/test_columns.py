@@ -23,6 +23,11 @@ RECORDS = background(300) + [
     customer(4, given_name="I", family_name="Ivanov", address={"city": "Moscow"}),
     customer(5, full_name="😀 " * 3),
     customer(6, given_name="", family_name=""),
+    # a household record under two different names: same birth date and street, postcodes off by one digit
+    customer(7, given_name="Blake", family_name="Moody", birth_date="1961-04-02",
+             address={"street": "16 Studley Street", "postal_code": "4869", "city": "Riverwood"}),
+    customer(8, given_name="Jacobie", family_name="Tilleq", birth_date="1961-04-02",
+             address={"street": "16 studley steet", "postal_code": "4896", "city": "Riverwood"}),
 ]
 COMPARED = list(COMPARISONS.values())
 
@@ -56,7 +61,7 @@ def test_concat_and_take_give_the_same_columns() -> None:
 
 def test_blocking_finds_exactly_the_pairs_sharing_a_key_value() -> None:
     table = _table()
-    keys = ["email", "phone", "name", "name_swapped", "name_city", "company_city"]
+    keys = ["email", "phone", "name", "name_swapped", "name_city", "company_city", "birth_place", "street_place"]
     a, b, report = candidate_pairs(table, keys, max_block=10_000)
     expected = set()
     for name in keys:
@@ -68,6 +73,8 @@ def test_blocking_finds_exactly_the_pairs_sharing_a_key_value() -> None:
     assert set(zip(a.tolist(), b.tolist(), strict=True)) == expected
     assert report.pairs == len(expected) and (np.diff(a * len(table) + b) > 0).all()  # unique, in code order
     assert (300, 301) in expected and (301, 302) in expected  # records 1-2: phone; 2-3: e-mail, swapped names
+    assert (306, 307) in expected  # records 7-8: birth date and city, street stem and city
+    assert report.pairs_by_key["birth_place"] >= 1 and report.pairs_by_key["street_place"] >= 1
 
 
 def test_mapping_in_worker_processes_gives_the_same_clusters(tmp_path: Path) -> None:
@@ -104,3 +111,19 @@ def test_identifier_fields_block_and_compare() -> None:
     assert "id:cust_no" in matcher.report["model"]["comparisons"]
     together = [c for c in resolution.clusters if {1, 2} <= set(c.keys)]
     assert together and "same cust_no" in next(m.explanation for m in together[0].members if m.method != "new")
+
+
+def test_a_transposed_identifier_is_one_character_off() -> None:
+    from dedupe.engine import MatchSettings
+
+    people = [customer(r.key, **{**r.customer.model_dump(exclude={"ref"}), "custom": {"ssn": f"{r.key:07d}"}})
+              for r in background(300)]
+    people += [customer(1, given_name="Zachary", family_name="Rollins", custom={"ssn": "2423787"}),
+               customer(2, given_name="Zachary", family_name="Rollins", custom={"ssn": "2427387"})]
+    matcher = ProbabilisticMatcher(MatchSettings(identifiers=["ssn"]))
+    table = build_features([r.customer for r in people], [r.key for r in people], identifiers=["ssn"])
+    comparisons = matcher.active_comparisons(table)
+    j = [c.name for c in comparisons].index("id:ssn")
+    n = len(people)
+    levels = compare_all(table, np.asarray([n - 2, 0]), np.asarray([n - 1, n - 1]), comparisons)
+    assert levels[:, j].tolist() == [1, 2]  # swapped neighbours: one off; unrelated numbers: different
