@@ -17,25 +17,24 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import random
 import re
 import threading
 import time
 from collections import Counter, deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from connectors.bitrix24.emulator_methods import Companies, Contacts, Reply, error
 from connectors.bitrix24.phpquery import decode
+from connectors.testing.switches import RANDOM_FAULT_KINDS, Faults, SuiteSwitches
 
 __all__ = ["BitrixEmulator", "BitrixSettings", "FAULT_KINDS"]
 
 log = logging.getLogger(__name__)
 
-FAULT_KINDS = ("503", "500", "timeout", "drop", "drop_before")
-SUITE_FAULTS = ("429", "503", "500", "502", "timeout", "drop")  # what the shared connector suite injects
+FAULT_KINDS = RANDOM_FAULT_KINDS
 _AFTER = frozenset({"500", "timeout", "drop"})
 _PATH = re.compile(r"^/rest/(\d+)/([^/]+)/([a-z0-9_.]+?)(?:\.json)?$", re.IGNORECASE)
 BATCH_LIMIT = 50
@@ -52,46 +51,7 @@ class BitrixSettings:
     latency_seconds: float = 0.0
 
 
-@dataclass
-class Targeted:
-    """`count` faults of one kind for one REST method (None: any), as the connector suite injects them."""
-
-    kind: str
-    count: int
-    method: str | None
-    retry_after: float | None = None
-
-
-@dataclass
-class Faults:
-    targeted: deque[Targeted] = field(default_factory=deque)
-    queued: deque[str] = field(default_factory=deque)
-    rate: float = 0.0
-    kinds: tuple[str, ...] = FAULT_KINDS
-    rng: random.Random = field(default_factory=lambda: random.Random(3))
-    fired: Counter[str] = field(default_factory=Counter)
-
-    def take_targeted(self, method: str) -> Targeted | None:
-        for fault in self.targeted:
-            if fault.method in (None, method):
-                fault.count -= 1
-                if fault.count <= 0:
-                    self.targeted.remove(fault)
-                self.fired[fault.kind] += 1
-                return fault
-        return None
-
-    def next(self) -> str | None:
-        fault = self.queued.popleft() if self.queued else (
-            self.rng.choice(self.kinds) if self.rate and self.rng.random() < self.rate else None)
-        if fault == "none":  # a placeholder in the queue: this request goes through
-            return None
-        if fault:
-            self.fired[fault] += 1
-        return fault
-
-
-class BitrixEmulator:
+class BitrixEmulator(SuiteSwitches):
     """A real HTTP server speaking Bitrix24 REST through an inbound webhook; inspect it in-process."""
 
     def __init__(self, settings: BitrixSettings | None = None, *, port: int = 0) -> None:
@@ -152,56 +112,10 @@ class BitrixEmulator:
     def write_calls(self) -> int:
         return sum(n for name, n in self.calls.items() if name in Contacts.WRITES | Companies.WRITES)
 
-    # ------------------------------------------------------------ the connector suite's switches
-
-    def inject(self, kind: str, *, count: int = 1, retry_after: float | None = None, delay: float = 5.0,
-               group: str | None = None) -> None:
-        """Fail the next `count` calls of REST method `group` (None: any) with `kind` (see SUITE_FAULTS).
-
-        "429" is Bitrix24's method time limit (OPERATION_TIME_LIMIT), with Retry-After when given.
-        """
-        if kind not in SUITE_FAULTS:
-            raise ValueError(f"unknown fault {kind!r}; one of {', '.join(SUITE_FAULTS)}")
-        with self._lock:
-            if kind == "timeout":
-                self.settings.stall_seconds = delay
-            self.faults.targeted.append(Targeted(kind, count, group, retry_after))
-
-    def limit_rate(self, limit: int, window: float = 1.0, group: str | None = None) -> None:
-        """Refuse calls (of method `group`, or any) beyond `limit` per `window` s with 503 QUERY_LIMIT_EXCEEDED."""
-        with self._lock:
-            self._windows.append((limit, window, group, deque()))
-
-    def clear_faults(self) -> None:
-        """Drop pending faults and the limits limit_rate() added (the leaky bucket stays)."""
-        with self._lock:
-            self.faults.targeted.clear()
-            self.faults.queued.clear()
-            self.faults.rate = 0.0
-            self._windows.clear()
-
-    def count(self, group: str | None = None) -> int:
-        """Calls admitted (of REST method `group`, or all)."""
-        with self._lock:
-            return self.calls[group] if group else sum(self.calls.values())
-
     def _entity(self, method: str) -> Contacts:
         return self.companies if method.lower().startswith("crm.company.") else self.contacts
 
     # ------------------------------------------------------------ request handling
-
-    def _within_windows(self, method: str) -> bool:
-        now = time.monotonic()
-        for limit, window, group, hits in self._windows:
-            if group in (None, method):
-                while hits and hits[0] <= now - window:
-                    hits.popleft()
-                if len(hits) >= limit:
-                    return False
-        for _limit, _window, group, hits in self._windows:
-            if group in (None, method):
-                hits.append(now)
-        return True
 
     def _admit(self) -> bool:
         now = time.monotonic()
@@ -249,7 +163,7 @@ class BitrixEmulator:
             return error("NO_AUTH_FOUND", "Wrong authorization data", 401), None
         method = found.group(3).lower()
         with self._lock:
-            if not self._within_windows(method) or not self._admit():
+            if not self._within_windows(method, time.monotonic()) or not self._admit():
                 return error("QUERY_LIMIT_EXCEEDED", "Too many requests", 503), None
             targeted = self.faults.take_targeted(method)
             fault = targeted.kind if targeted else self.faults.next()

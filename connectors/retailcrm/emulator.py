@@ -17,18 +17,18 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import re
 import threading
 import time
 from collections import Counter, deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from connectors.bitrix24.phpquery import decode
+from connectors.testing.switches import Faults, SuiteSwitches
 
 __all__ = ["RetailCrmEmulator", "RetailSettings"]
 
@@ -38,7 +38,6 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _ROUTE = re.compile(r"^/api/v5/customers(?:/([^/]+))?(?:/(edit))?$")
 _CORPORATE = re.compile(r"^/api/v5/customers-corporate(?:/(create|history))?$")
 _HISTORY = "/api/v5/customers/history"
-SUITE_FAULTS = ("429", "503", "500", "502", "timeout", "drop")  # what the shared connector suite injects
 UPLOAD_LIMIT = 50
 _AFTER = frozenset({"500", "timeout", "drop"})
 
@@ -62,50 +61,12 @@ class RetailSettings:
     site: str = "main-shop"
 
 
-@dataclass
-class Targeted:
-    """`count` faults of one kind for one route (`GET /api/v5/customers`; None: any)."""
-
-    kind: str
-    count: int
-    route: str | None
-    retry_after: float | None = None
-
-
-@dataclass
-class Faults:
-    targeted: deque[Targeted] = field(default_factory=deque)
-    queued: deque[str] = field(default_factory=deque)
-    rate: float = 0.0
-    kinds: tuple[str, ...] = ("503", "500", "timeout", "drop", "drop_before")
-    rng: random.Random = field(default_factory=lambda: random.Random(5))
-    fired: Counter[str] = field(default_factory=Counter)
-
-    def take_targeted(self, route: str) -> Targeted | None:
-        for fault in self.targeted:
-            if fault.route in (None, route):
-                fault.count -= 1
-                if fault.count <= 0:
-                    self.targeted.remove(fault)
-                self.fired[fault.kind] += 1
-                return fault
-        return None
-
-    def next(self) -> str | None:
-        fault = self.queued.popleft() if self.queued else (
-            self.rng.choice(self.kinds) if self.rate and self.rng.random() < self.rate else None)
-        if fault and fault != "none":
-            self.fired[fault] += 1
-            return fault
-        return None
-
-
-class RetailCrmEmulator:
+class RetailCrmEmulator(SuiteSwitches):
     """Customers of one RetailCRM account behind a real HTTP server."""
 
     def __init__(self, settings: RetailSettings | None = None, *, port: int = 0) -> None:
         self.settings = settings or RetailSettings()
-        self.faults = Faults()
+        self.faults = Faults(seed=5)
         self.calls: Counter[str] = Counter()
         self.status_counts: Counter[int] = Counter()  # every answer's HTTP status, rate-limit refusals included
         self.customers: dict[int, dict[str, Any]] = {}
@@ -135,7 +96,7 @@ class RetailCrmEmulator:
     def reset(self, settings: RetailSettings | None = None) -> None:
         with self._lock:
             self.settings = settings or RetailSettings()
-            self.faults, self.customers, self._next_id = Faults(), {}, 1200
+            self.faults, self.customers, self._next_id = Faults(seed=5), {}, 1200
             self.corporate, self.history, self._next_history = {}, {"customers": [], "corporate": []}, 0
             self.calls.clear()
             self.status_counts.clear()
@@ -145,48 +106,6 @@ class RetailCrmEmulator:
     @property
     def write_calls(self) -> int:
         return sum(n for route, n in self.calls.items() if route.startswith("POST"))
-
-    # ------------------------------------------------------------ the connector suite's switches
-
-    def inject(self, kind: str, *, count: int = 1, retry_after: float | None = None, delay: float = 5.0,
-               group: str | None = None) -> None:
-        """Fail the next `count` requests of route `group` ("GET /api/v5/customers/history"; None: any)."""
-        if kind not in SUITE_FAULTS:
-            raise ValueError(f"unknown fault {kind!r}; one of {', '.join(SUITE_FAULTS)}")
-        with self._lock:
-            if kind == "timeout":
-                self.settings.stall_seconds = delay
-            self.faults.targeted.append(Targeted(kind, count, group, retry_after))
-
-    def limit_rate(self, limit: int, window: float = 1.0, group: str | None = None) -> None:
-        """Refuse requests (of route `group`, or any) beyond `limit` per `window` s with 503, as over the API limit."""
-        with self._lock:
-            self._windows.append((limit, window, group, deque()))
-
-    def clear_faults(self) -> None:
-        """Drop pending faults and the limits limit_rate() added (`rate_per_second` stays)."""
-        with self._lock:
-            self.faults.targeted.clear()
-            self.faults.queued.clear()
-            self.faults.rate = 0.0
-            self._windows.clear()
-
-    def count(self, group: str | None = None) -> int:
-        """Requests admitted (of route `group`, or all)."""
-        with self._lock:
-            return self.calls[group] if group else sum(self.calls.values())
-
-    def _within_windows(self, route: str, now: float) -> bool:
-        for limit, window, group, hits in self._windows:
-            if group in (None, route):
-                while hits and hits[0] <= now - window:
-                    hits.popleft()
-                if len(hits) >= limit:
-                    return False
-        for _limit, _window, group, hits in self._windows:
-            if group in (None, route):
-                hits.append(now)
-        return True
 
     # ------------------------------------------------------------ history
 
