@@ -15,20 +15,18 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from airbyte_cdk.models import AirbyteMessage, ConnectorSpecification, DestinationSyncMode
 from airbyte_cdk.sources.streams import Stream
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from connectors.asterisk.cdr import CdrError, direction_of, parse_line
-from connectors.common.config import ConnectorConfigError, connection_spec, parse_config
+from connectors.common.config import parse_config
 from connectors.common.stream import (
     CURSOR_KEY,
     RECORD_ID_KEY,
     ROW_KEY,
-    CrmsyncSource,
+    ConfiguredSource,
     CursorStream,
     config_error,
-    read_in_process,
 )
 
 __all__ = ["AsteriskConfig", "AsteriskSource", "CdrStream", "iter_airbyte_messages"]
@@ -142,49 +140,37 @@ class CdrStream(CursorStream):
             raise config_error(f"asterisk: cannot read {self.path}: {exc.strerror or exc}; fix path") from exc
 
 
-class AsteriskSource(CrmsyncSource):
+class AsteriskSource(ConfiguredSource):
     """Reads an Asterisk cdr_csv file."""
 
-    def spec(self, logger: logging.Logger) -> ConnectorSpecification:
-        """The connection specification (see `AsteriskConfig`)."""
-        return ConnectorSpecification(connectionSpecification=connection_spec(AsteriskConfig, "Asterisk CDR CSV"),
-                                      supportsIncremental=True,
-                                      supported_destination_sync_modes=[DestinationSyncMode.append])
+    config_model = AsteriskConfig
+    title = "Asterisk CDR CSV"
 
-    def check_connection(self, logger: logging.Logger, config: Mapping[str, Any]) -> tuple[bool, str | None]:
+    def parse(self, config: Mapping[str, Any]) -> AsteriskConfig:
+        """The typed config (see `AsteriskConfig`)."""
+        return parse_asterisk_config(config)
+
+    def probe(self, parsed: AsteriskConfig) -> str | None:
         """The file exists and is readable, and its first line (if any) is a CDR."""
-        try:
-            parsed = parse_asterisk_config(config)
-        except ConnectorConfigError as exc:
-            return False, str(exc)
         path = parsed.resolved_path()
         if not path.is_file():
-            return False, f"asterisk: CDR file not found at {path}; fix path (cdr_csv writes Master.csv)"
+            return f"asterisk: CDR file not found at {path}; fix path (cdr_csv writes Master.csv)"
         try:
             with path.open("rb") as file:
                 first = file.readline().rstrip(b"\r\n").decode("utf-8", "replace")
         except OSError as exc:
-            return False, f"asterisk: cannot read {path}: {exc.strerror or exc}"
+            return f"asterisk: cannot read {path}: {exc.strerror or exc}"
         if first:
             try:
                 parse_line(first, timezone=ZoneInfo(parsed.timezone),
                            extra=tuple(parsed.extra_columns) if parsed.extra_columns is not None else None)
             except CdrError as exc:
-                return False, f"asterisk: {path} line 1 {exc}; is this a cdr_csv file?"
-        return True, None
+                return f"asterisk: {path} line 1 {exc}; is this a cdr_csv file?"
+        return None
 
-    def streams(self, config: Mapping[str, Any]) -> list[Stream]:
+    def make_streams(self, parsed: AsteriskConfig) -> list[Stream]:
         """The `cdr` stream."""
-        try:
-            return [CdrStream(parse_asterisk_config(config))]
-        except ConnectorConfigError as exc:
-            raise config_error(str(exc)) from exc
+        return [CdrStream(parsed)]
 
 
-def iter_airbyte_messages(
-    config: dict[str, Any],
-    streams: list[str] | None = None,
-    state: dict[str, dict[str, Any]] | None = None,
-) -> Iterator[AirbyteMessage]:
-    """Run an incremental `read` in-process and yield its Airbyte messages."""
-    yield from read_in_process(AsteriskSource(), config, streams, state)
+iter_airbyte_messages = AsteriskSource.read_messages

@@ -23,6 +23,7 @@ from airbyte_cdk.models import (
     AirbyteStreamState,
     ConfiguredAirbyteCatalog,
     ConfiguredAirbyteStream,
+    ConnectorSpecification,
     DestinationSyncMode,
     FailureType,
     Status,
@@ -32,12 +33,15 @@ from airbyte_cdk.models import (
 from airbyte_cdk.sources import AbstractSource
 from airbyte_cdk.sources.streams import CheckpointMixin, Stream
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+from pydantic import BaseModel
 
+from connectors.common.config import ConnectorConfigError, connection_spec
 from connectors.common.http import ApiError, AuthError, TransientError
 from sync.redaction import redact
 
 __all__ = [
     "CURSOR_KEY",
+    "ConfiguredSource",
     "RECORD_ID_KEY",
     "ROW_KEY",
     "CrmsyncSource",
@@ -180,6 +184,62 @@ class CrmsyncSource(AbstractSource):
         if ok:
             return AirbyteConnectionStatus(status=Status.SUCCEEDED)
         return AirbyteConnectionStatus(status=Status.FAILED, message=redact(str(error)))
+
+
+class ConfiguredSource(CrmsyncSource):
+    """A source described by its typed config: spec, check and streams follow from four members.
+
+    Subclasses set `config_model` and `title` and implement `parse` (raw config → typed, raising
+    ConnectorConfigError), `probe` (one cheap call proving credentials and ids: None when fine, else
+    the user's sentence; an ApiError counts as a failed check) and `make_streams`.
+    """
+
+    config_model: type[BaseModel]
+    title: str
+
+    def parse(self, config: Mapping[str, Any]) -> Any:
+        """The typed config; ConnectorConfigError names the key that is wrong."""
+        raise NotImplementedError
+
+    def probe(self, parsed: Any) -> str | None:
+        """None when the service answers as it should, else what is wrong."""
+        raise NotImplementedError
+
+    def make_streams(self, parsed: Any) -> list[Stream]:
+        """The streams this config reads."""
+        raise NotImplementedError
+
+    def spec(self, logger: logging.Logger) -> ConnectorSpecification:
+        """The connection specification, from `config_model`."""
+        return ConnectorSpecification(connectionSpecification=connection_spec(self.config_model, self.title),
+                                      supportsIncremental=True,
+                                      supported_destination_sync_modes=[DestinationSyncMode.append])
+
+    def check_connection(self, logger: logging.Logger, config: Mapping[str, Any]) -> tuple[bool, str | None]:
+        """Parse the config, then `probe`."""
+        try:
+            problem = self.probe(self.parse(config))
+        except (ConnectorConfigError, ApiError) as exc:
+            return False, str(exc)
+        return problem is None, problem
+
+    def streams(self, config: Mapping[str, Any]) -> list[Stream]:
+        """`make_streams` of the parsed config; a bad config is an Airbyte config error."""
+        try:
+            parsed = self.parse(config)
+        except ConnectorConfigError as exc:
+            raise config_error(str(exc)) from exc
+        return self.make_streams(parsed)
+
+    @classmethod
+    def read_messages(
+        cls,
+        config: Mapping[str, Any],
+        streams: list[str] | None = None,
+        state: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> Iterator[AirbyteMessage]:
+        """Run an incremental `read` in-process and yield its Airbyte messages."""
+        yield from read_in_process(cls(), config, streams, state)
 
 
 def configured_catalog(streams: Iterable[Stream]) -> ConfiguredAirbyteCatalog:

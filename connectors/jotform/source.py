@@ -14,13 +14,12 @@ from collections.abc import Iterator, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from airbyte_cdk.models import AirbyteMessage, ConnectorSpecification, DestinationSyncMode
 from airbyte_cdk.sources.streams import Stream
 from pydantic import Field, SecretStr
 
-from connectors.common.config import ConnectorConfigError, connection_spec, parse_config
+from connectors.common.config import parse_config
 from connectors.common.http import ApiClient, ApiError, HttpSettings
-from connectors.common.stream import RECORD_ID_KEY, CrmsyncSource, CursorStream, config_error, read_in_process
+from connectors.common.stream import RECORD_ID_KEY, ConfiguredSource, CursorStream
 from connectors.jotform.answers import JotformShapeError, flatten_api_submission
 from sync.redaction import register_secret
 
@@ -107,45 +106,30 @@ class SubmissionsStream(CursorStream):
             client.close()
 
 
-class JotformSource(CrmsyncSource):
+class JotformSource(ConfiguredSource):
     """Reads form submissions from the JotForm API."""
 
-    def spec(self, logger: logging.Logger) -> ConnectorSpecification:
-        """The connection specification (see `JotformConfig`)."""
-        return ConnectorSpecification(connectionSpecification=connection_spec(JotformConfig, "JotForm submissions"),
-                                      supportsIncremental=True,
-                                      supported_destination_sync_modes=[DestinationSyncMode.append])
+    config_model = JotformConfig
+    title = "JotForm submissions"
 
-    def check_connection(self, logger: logging.Logger, config: Mapping[str, Any]) -> tuple[bool, str | None]:
+    def parse(self, config: Mapping[str, Any]) -> JotformConfig:
+        """The typed config (see `JotformConfig`)."""
+        return parse_jotform_config(config)
+
+    def probe(self, parsed: JotformConfig) -> str | None:
         """Fetch the user, then one submission of each form: proves the key and the form ids."""
-        try:
-            parsed = parse_jotform_config(config)
-        except ConnectorConfigError as exc:
-            return False, str(exc)
         client = client_for(parsed)
         try:
             client.get_json("user")
             for form_id in parsed.form_ids:
                 client.get_json(f"form/{form_id}/submissions", {"limit": 1})
-        except ApiError as exc:
-            return False, str(exc)
         finally:
             client.close()
-        return True, None
+        return None
 
-    def streams(self, config: Mapping[str, Any]) -> list[Stream]:
+    def make_streams(self, parsed: JotformConfig) -> list[Stream]:
         """`submissions:<form id>` for every configured form."""
-        try:
-            parsed = parse_jotform_config(config)
-        except ConnectorConfigError as exc:
-            raise config_error(str(exc)) from exc
         return [SubmissionsStream(parsed, form_id) for form_id in parsed.form_ids]
 
 
-def iter_airbyte_messages(
-    config: dict[str, Any],
-    streams: list[str] | None = None,
-    state: dict[str, dict[str, Any]] | None = None,
-) -> Iterator[AirbyteMessage]:
-    """Run an incremental `read` in-process and yield its Airbyte messages."""
-    yield from read_in_process(JotformSource(), config, streams, state)
+iter_airbyte_messages = JotformSource.read_messages

@@ -16,13 +16,12 @@ from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from airbyte_cdk.models import AirbyteMessage, ConnectorSpecification, DestinationSyncMode
 from airbyte_cdk.sources.streams import Stream
 from pydantic import Field, SecretStr, field_validator
 
-from connectors.common.config import ConnectorConfigError, connection_spec, parse_config
+from connectors.common.config import parse_config
 from connectors.common.http import ApiClient, ApiError, HttpSettings
-from connectors.common.stream import RECORD_ID_KEY, CrmsyncSource, CursorStream, config_error, read_in_process
+from connectors.common.stream import RECORD_ID_KEY, ConfiguredSource, CursorStream
 from sync.redaction import register_secret
 
 __all__ = ["CallsStream", "TwilioConfig", "TwilioSource", "iter_airbyte_messages"]
@@ -124,42 +123,28 @@ class CallsStream(CursorStream):
             client.close()
 
 
-class TwilioSource(CrmsyncSource):
+class TwilioSource(ConfiguredSource):
     """Reads an account's calls from the Twilio REST API."""
 
-    def spec(self, logger: logging.Logger) -> ConnectorSpecification:
-        """The connection specification (see `TwilioConfig`)."""
-        return ConnectorSpecification(connectionSpecification=connection_spec(TwilioConfig, "Twilio Calls"),
-                                      supportsIncremental=True,
-                                      supported_destination_sync_modes=[DestinationSyncMode.append])
+    config_model = TwilioConfig
+    title = "Twilio Calls"
 
-    def check_connection(self, logger: logging.Logger, config: Mapping[str, Any]) -> tuple[bool, str | None]:
+    def parse(self, config: Mapping[str, Any]) -> TwilioConfig:
+        """The typed config (see `TwilioConfig`)."""
+        return parse_twilio_config(config)
+
+    def probe(self, parsed: TwilioConfig) -> str | None:
         """Fetch the account: proves the credentials and the base URL."""
-        try:
-            parsed = parse_twilio_config(config)
-        except ConnectorConfigError as exc:
-            return False, str(exc)
         client = client_for(parsed)
         try:
             client.get_json(f"2010-04-01/Accounts/{parsed.account_sid}.json")
-        except ApiError as exc:
-            return False, str(exc)
         finally:
             client.close()
-        return True, None
+        return None
 
-    def streams(self, config: Mapping[str, Any]) -> list[Stream]:
+    def make_streams(self, parsed: TwilioConfig) -> list[Stream]:
         """The `calls` stream."""
-        try:
-            return [CallsStream(parse_twilio_config(config))]
-        except ConnectorConfigError as exc:
-            raise config_error(str(exc)) from exc
+        return [CallsStream(parsed)]
 
 
-def iter_airbyte_messages(
-    config: dict[str, Any],
-    streams: list[str] | None = None,
-    state: dict[str, dict[str, Any]] | None = None,
-) -> Iterator[AirbyteMessage]:
-    """Run an incremental `read` in-process and yield its Airbyte messages."""
-    yield from read_in_process(TwilioSource(), config, streams, state)
+iter_airbyte_messages = TwilioSource.read_messages

@@ -14,13 +14,12 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from airbyte_cdk.models import AirbyteMessage, ConnectorSpecification, DestinationSyncMode
 from airbyte_cdk.sources.streams import Stream
 from pydantic import Field, SecretStr
 
-from connectors.common.config import ConnectorConfigError, connection_spec, parse_config
+from connectors.common.config import parse_config
 from connectors.common.http import ApiClient, ApiError, HttpSettings
-from connectors.common.stream import RECORD_ID_KEY, CrmsyncSource, CursorStream, config_error, read_in_process
+from connectors.common.stream import RECORD_ID_KEY, ConfiguredSource, CursorStream
 from connectors.typeform.answers import TypeformShapeError, flatten_response
 from sync.redaction import register_secret
 
@@ -140,44 +139,29 @@ class ResponsesStream(CursorStream):
             client.close()
 
 
-class TypeformSource(CrmsyncSource):
+class TypeformSource(ConfiguredSource):
     """Reads form responses from the Typeform Responses API."""
 
-    def spec(self, logger: logging.Logger) -> ConnectorSpecification:
-        """The connection specification (see `TypeformConfig`)."""
-        return ConnectorSpecification(connectionSpecification=connection_spec(TypeformConfig, "Typeform responses"),
-                                      supportsIncremental=True,
-                                      supported_destination_sync_modes=[DestinationSyncMode.append])
+    config_model = TypeformConfig
+    title = "Typeform responses"
 
-    def check_connection(self, logger: logging.Logger, config: Mapping[str, Any]) -> tuple[bool, str | None]:
+    def parse(self, config: Mapping[str, Any]) -> TypeformConfig:
+        """The typed config (see `TypeformConfig`)."""
+        return parse_typeform_config(config)
+
+    def probe(self, parsed: TypeformConfig) -> str | None:
         """Ask each form for one response: proves the token, its scope and the form ids."""
-        try:
-            parsed = parse_typeform_config(config)
-        except ConnectorConfigError as exc:
-            return False, str(exc)
         client = client_for(parsed)
         try:
             for form_id in parsed.form_ids:
                 client.get_json(f"forms/{form_id}/responses", {"page_size": 1})
-        except ApiError as exc:
-            return False, str(exc)
         finally:
             client.close()
-        return True, None
+        return None
 
-    def streams(self, config: Mapping[str, Any]) -> list[Stream]:
+    def make_streams(self, parsed: TypeformConfig) -> list[Stream]:
         """`responses:<form id>` for every configured form."""
-        try:
-            parsed = parse_typeform_config(config)
-        except ConnectorConfigError as exc:
-            raise config_error(str(exc)) from exc
         return [ResponsesStream(parsed, form_id) for form_id in parsed.form_ids]
 
 
-def iter_airbyte_messages(
-    config: dict[str, Any],
-    streams: list[str] | None = None,
-    state: dict[str, dict[str, Any]] | None = None,
-) -> Iterator[AirbyteMessage]:
-    """Run an incremental `read` in-process and yield its Airbyte messages."""
-    yield from read_in_process(TypeformSource(), config, streams, state)
+iter_airbyte_messages = TypeformSource.read_messages

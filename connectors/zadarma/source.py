@@ -19,13 +19,12 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from airbyte_cdk.models import AirbyteMessage, ConnectorSpecification, DestinationSyncMode
 from airbyte_cdk.sources.streams import Stream
 from pydantic import Field, SecretStr, field_validator
 
-from connectors.common.config import ConnectorConfigError, connection_spec, parse_config
+from connectors.common.config import parse_config
 from connectors.common.http import ApiClient, ApiError, HttpSettings
-from connectors.common.stream import RECORD_ID_KEY, CrmsyncSource, CursorStream, config_error, read_in_process
+from connectors.common.stream import RECORD_ID_KEY, ConfiguredSource, CursorStream
 from sync.redaction import register_secret
 
 __all__ = ["PbxCallsStream", "ZadarmaConfig", "ZadarmaSource", "iter_airbyte_messages", "sign"]
@@ -179,42 +178,28 @@ class PbxCallsStream(CursorStream):
             skip += len(stats)
 
 
-class ZadarmaSource(CrmsyncSource):
+class ZadarmaSource(ConfiguredSource):
     """Reads PBX call statistics from the Zadarma API."""
 
-    def spec(self, logger: logging.Logger) -> ConnectorSpecification:
-        """The connection specification (see `ZadarmaConfig`)."""
-        return ConnectorSpecification(connectionSpecification=connection_spec(ZadarmaConfig, "Zadarma PBX calls"),
-                                      supportsIncremental=True,
-                                      supported_destination_sync_modes=[DestinationSyncMode.append])
+    config_model = ZadarmaConfig
+    title = "Zadarma PBX calls"
 
-    def check_connection(self, logger: logging.Logger, config: Mapping[str, Any]) -> tuple[bool, str | None]:
+    def parse(self, config: Mapping[str, Any]) -> ZadarmaConfig:
+        """The typed config (see `ZadarmaConfig`)."""
+        return parse_zadarma_config(config)
+
+    def probe(self, parsed: ZadarmaConfig) -> str | None:
         """Ask for the balance (not a statistics call, so it spends none of the 3 a minute)."""
-        try:
-            parsed = parse_zadarma_config(config)
-        except ConnectorConfigError as exc:
-            return False, str(exc)
         api = Zadarma(parsed, paced=False)
         try:
             api.get("/v1/info/balance/", {})
-        except ApiError as exc:
-            return False, str(exc)
         finally:
             api.close()
-        return True, None
+        return None
 
-    def streams(self, config: Mapping[str, Any]) -> list[Stream]:
+    def make_streams(self, parsed: ZadarmaConfig) -> list[Stream]:
         """The `pbx_calls` stream."""
-        try:
-            return [PbxCallsStream(parse_zadarma_config(config))]
-        except ConnectorConfigError as exc:
-            raise config_error(str(exc)) from exc
+        return [PbxCallsStream(parsed)]
 
 
-def iter_airbyte_messages(
-    config: dict[str, Any],
-    streams: list[str] | None = None,
-    state: dict[str, dict[str, Any]] | None = None,
-) -> Iterator[AirbyteMessage]:
-    """Run an incremental `read` in-process and yield its Airbyte messages."""
-    yield from read_in_process(ZadarmaSource(), config, streams, state)
+iter_airbyte_messages = ZadarmaSource.read_messages
