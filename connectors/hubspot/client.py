@@ -148,6 +148,7 @@ class HubSpotClient:
             text = headers.get("Retry-After")
             retry_after = float(text) if text and text.replace(".", "", 1).isdigit() else None
             if payload.get("policyName") == "DAILY":
+                self.budget.observe(daily_remaining=0)  # every sharer of the account stops without a 429
                 raise self._daily_limit(retry_after)
             raise RateLimited(429, message, category=category, body=payload, retry_after=retry_after)
         if reply.status_code == 401:

@@ -8,7 +8,9 @@ the limit while still using the share s of it. The bucket adapts to what the CRM
 - the limit the CRM reports (HubSpot's `…-Max` / `…-Interval-Milliseconds`) sets the ceiling;
 - a reported remaining of 0, or a 429, pauses everyone sharing the account until a slot is free again;
 - after a 429 the rate halves and then climbs back by a small step per successful response;
-- a daily allowance that reaches zero stops the run instead of burning through 429s.
+- a daily allowance that reaches zero stops the run instead of burning through 429s; in a long-lived
+  process (`crmsync serve`) one probe request is let through every `daily_probe_seconds` afterwards,
+  so the budget learns from the CRM's own header when the allowance has come back.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ __all__ = ["BudgetExhausted", "RateBudget", "account_key", "forget_budgets", "sh
 _SAFETY = 0.97
 _MIN_SHARE = 0.1  # never slow below a tenth of the ceiling
 _RECOVERY = 0.02  # share of the ceiling regained per successful response after a 429
+DAILY_PROBE_SECONDS = 900.0  # a spent daily allowance is re-checked with one request this often
 
 
 class BudgetExhausted(RuntimeError):
@@ -36,7 +39,8 @@ class RateBudget:
 
     def __init__(self, max_requests: int, interval_seconds: float, *, daily: int | None = None,
                  safety: float = _SAFETY, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep,
+                 daily_probe_seconds: float = DAILY_PROBE_SECONDS) -> None:
         self._lock = threading.Lock()
         self._clock, self._sleep = clock, sleep
         self.safety = safety
@@ -47,6 +51,8 @@ class RateBudget:
         self._paused_until = 0.0
         self._sent: deque[float] = deque()
         self.daily_remaining = daily
+        self.daily_probe_seconds = daily_probe_seconds
+        self._spent_at: float | None = None  # when the daily allowance was last seen spent
         self.waited_seconds = 0.0
         self.acquired = 0
 
@@ -69,10 +75,10 @@ class RateBudget:
         """Block until one request may be sent; raises BudgetExhausted when the day's allowance is gone."""
         while True:
             with self._lock:
-                if self.daily_remaining is not None and self.daily_remaining <= 0:
-                    raise BudgetExhausted("the CRM account's daily API allowance is used up; it resets at "
-                                          "midnight in the account's time zone. Re-run then; nothing is lost.")
                 now = self._clock()
+                if self.daily_remaining is not None and self.daily_remaining <= 0:
+                    self._admit_daily_probe_locked(now)
+
                 self._refill(now)
                 wait = self._paused_until - now
                 if wait <= 0 and self._tokens >= 1:
@@ -89,6 +95,18 @@ class RateBudget:
             self.waited_seconds += wait
             self._sleep(wait)
 
+    def _admit_daily_probe_locked(self, now: float) -> None:
+        """With the allowance spent: raise BudgetExhausted, or let one request through to re-read the
+        CRM's remaining count once `daily_probe_seconds` have passed since it was seen spent."""
+        if self._spent_at is None:
+            self._spent_at = now
+        elif now - self._spent_at >= self.daily_probe_seconds:
+            self._spent_at = now
+            self.daily_remaining = 1  # the probe; the response's header (or a daily 429) says the rest
+            return
+        raise BudgetExhausted("the CRM account's daily API allowance is used up; it resets at midnight in "
+                              "the account's time zone. Re-run then; nothing is lost.")
+
     def observe(self, *, max_requests: int | None = None, interval_seconds: float | None = None,
                 remaining: int | None = None, daily_remaining: int | None = None) -> None:
         """Adapt to what a response said about the limits (the connector parses its CRM's headers)."""
@@ -99,6 +117,8 @@ class RateBudget:
                 self._tokens = min(self._tokens, self.capacity)
             if daily_remaining is not None:
                 self.daily_remaining = daily_remaining
+                if daily_remaining > 0:
+                    self._spent_at = None
             if remaining is not None and remaining <= 0:
                 self._pause_locked(self._next_slot_locked())
             self._share = min(1.0, self._share + _RECOVERY)

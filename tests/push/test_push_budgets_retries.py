@@ -85,6 +85,29 @@ def test_daily_allowance_stops_instead_of_burning_429s():
         budget.acquire()
 
 
+def test_a_spent_daily_allowance_is_probed_again_and_comes_back():
+    # a long-lived process (crmsync serve) must not refuse forever once the day's allowance was spent
+    clock = FakeClock()
+    budget = RateBudget(100, 10.0, daily=1, clock=clock, sleep=clock.sleep, daily_probe_seconds=900)
+    budget.acquire()
+    with pytest.raises(BudgetExhausted):
+        budget.acquire()
+    clock.now += 899
+    with pytest.raises(BudgetExhausted):
+        budget.acquire()
+    clock.now += 2
+    budget.acquire()  # the probe
+    budget.observe(daily_remaining=0)  # the CRM says: still spent
+    with pytest.raises(BudgetExhausted):
+        budget.acquire()  # no second request until the next probe
+    clock.now += 900
+    budget.acquire()
+    budget.observe(daily_remaining=250_000)  # a new day
+    for _ in range(3):
+        budget.acquire()
+    assert budget.daily_remaining == 250_000 - 3
+
+
 def test_shared_budget_is_one_per_account():
     forget_budgets()
     key = account_key("hubspot", "https://api.hubapi.com/", "secret-token")
