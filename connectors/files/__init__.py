@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 from connectors.files.config import FileEntry, FilesConfig, FilesConfigError, parse_config
 from connectors.files.model import BadRow, FileReadError, Row, Table
-from connectors.files.readers import list_sheets, read_table
+from connectors.files.readers import iter_table, list_sheets, read_table
+from connectors.files.stream import TableStream
 
 if TYPE_CHECKING:
     from connectors.files.source import FilesSource, FileStream, iter_airbyte_messages, iter_record_batches
@@ -21,8 +22,10 @@ __all__ = [
     "FilesSource",
     "Row",
     "Table",
+    "TableStream",
     "iter_airbyte_messages",
     "iter_record_batches",
+    "iter_table",
     "list_sheets",
     "parse_config",
     "read_table",

@@ -132,6 +132,12 @@ def _count_delimiter(lines: list[str]) -> str | None:
     return best[1] if best else None
 
 
+def bad_csv_row(start: int, error: csv.Error, excerpt: str) -> BadRow:
+    """The bad row for a record that the csv module cannot parse, starting at line ``start``."""
+    return BadRow(start, f"cannot be parsed as CSV ({error}); fix the line or re-export the file",
+                  excerpt[:_RAW_EXCERPT])
+
+
 def read_csv(
     data: bytes,
     path: Path,
@@ -165,9 +171,7 @@ def read_csv(
             # One unparseable record (a field over the size limit, often a stray quote) is a bad
             # row; the reader goes on at the next line, so the rest of the file is kept.
             lines = _LINE_BREAK.split(text) if lines is None else lines  # the breaks csv counts lines by
-            excerpt = "\n".join(lines[start - 1 : reader.line_num])[:_RAW_EXCERPT]
-            bad.append(BadRow(start, f"cannot be parsed as CSV ({exc}); fix the line or re-export the file",
-                              excerpt))
+            bad.append(bad_csv_row(start, exc, "\n".join(lines[start - 1 : reader.line_num])))
             start = reader.line_num + 1
     grid = build_rows(
         raw, path=path, header_row=header_row, blank_name=lambda i: f"column_{i + 1}", unit="line"

@@ -88,6 +88,14 @@ def is_blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and value.strip() == "")
 
 
+def is_blank_row(cells: Sequence[object]) -> bool:
+    """True when every cell of a row is blank (see is_blank)."""
+    try:
+        return not "".join(cells).strip()  # type: ignore[arg-type]  # CSV rows: all text
+    except TypeError:
+        return all(is_blank(c) for c in cells)
+
+
 def is_textual(value: object) -> bool:
     """True when a cell holds words rather than a number, date or boolean."""
     if not isinstance(value, str):
@@ -139,7 +147,7 @@ def build_rows(
     unit: str = "row",
 ) -> Grid:
     """Pick the header (given or detected), name the columns and turn later rows into ``Row``s."""
-    rows = [(n, cells) for n, cells in raw_rows if any(not is_blank(c) for c in cells)]
+    rows = [(n, cells) for n, cells in raw_rows if not is_blank_row(cells)]
     if not rows:
         return Grid(columns=(), rows=(), header_row=None)
     if header_row is not None:
@@ -158,12 +166,8 @@ def build_rows(
         logger.debug("%s: skipped %d row(s) above the header", path.name, header_index)
 
     taken: set[str] = set()
-    names: list[str] = []
-    width = _last_filled(header_cells) + 1
-    for i in range(width):
-        label = render_value(header_cells[i])
-        label = label.strip() if label else ""
-        names.append(unique_name(label or blank_name(i), taken))
+    names = column_names(header_cells, blank_name, taken)
+    width = len(names)
     extra_names: dict[int, str] = {}
 
     out: list[Row] = []
@@ -178,7 +182,17 @@ def build_rows(
                 values[extra_names[i]] = render_value(cell)
         out.append(Row(number=number, values=values))
     extras = [extra_names[i] for i in sorted(extra_names)]
-    return Grid(columns=tuple(names + extras), rows=tuple(out), header_row=header_number)
+    return Grid(columns=(*names, *extras), rows=tuple(out), header_row=header_number)
+
+
+def column_names(header_cells: Sequence[object], blank_name: Callable[[int], str], taken: set[str]) -> tuple[str, ...]:
+    """The columns a header row names: its text stripped, blanks named by ``blank_name``, repeats made unique."""
+    names: list[str] = []
+    for i in range(_last_filled(header_cells) + 1):
+        label = render_value(header_cells[i])
+        label = label.strip() if label else ""
+        names.append(unique_name(label or blank_name(i), taken))
+    return tuple(names)
 
 
 def _last_filled(cells: Sequence[object]) -> int:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from pathlib import Path
 
 from connectors.files.csv_reader import read_csv
+from connectors.files.csv_stream import scan_csv
 from connectors.files.json_reader import read_json
 from connectors.files.model import (
     FORMATS,
@@ -15,8 +17,9 @@ from connectors.files.model import (
     format_from_extension,
 )
 from connectors.files.sheet_reader import Workbook, open_workbook, read_sheet
+from connectors.files.stream import TableStream
 
-__all__ = ["list_sheets", "load_file", "open_workbook_file", "read_table", "resolve_format"]
+__all__ = ["iter_table", "list_sheets", "load_file", "open_workbook_file", "read_table", "resolve_format"]
 
 
 def resolve_format(path: Path, file_format: str | None = None) -> str:
@@ -101,3 +104,38 @@ def read_table(
         delimiter=delimiter,
         header_row=header_row,
     )
+
+
+def iter_table(
+    path: str | Path,
+    *,
+    file_format: str | None = None,
+    sheet: str | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    header_row: int | None = None,
+) -> TableStream:
+    """read_table for big files: the layout now, the rows as they are iterated, in bounded memory.
+
+    ``stream = iter_table("big.csv")`` checks and scans the file (raising FileReadError as
+    read_table does); ``stream.columns`` and ``stream.fingerprint`` are then known, and
+    ``for row in stream`` (or ``for rows in stream.chunks(5000)``) gives the same Row and BadRow
+    values as ``read_table(...).rows``, parsing a UTF-8 CSV as it goes. Other formats and
+    encodings are read whole when iterated.
+    """
+    p = Path(path)
+    fmt = resolve_format(p, file_format)
+    if fmt == "csv" and sheet is None:
+        if not p.is_file():
+            load_file(p)  # the same errors as read_table: not found, a folder, no permission
+        try:
+            layout = scan_csv(p, encoding=encoding, delimiter=delimiter, header_row=header_row)
+        except PermissionError:
+            layout = None
+        if layout is not None:
+            head = Table(path=p, file_format="csv", columns=layout.columns, rows=(), fingerprint=layout.fingerprint,
+                         header_row=layout.header_row, encoding=layout.encoding, delimiter=layout.delimiter)
+            return TableStream(head, layout=layout)
+    table = read_table(p, file_format=file_format, sheet=sheet, encoding=encoding, delimiter=delimiter,
+                       header_row=header_row)
+    return TableStream(dataclasses.replace(table, rows=()), whole=table)
