@@ -144,8 +144,12 @@ class ProbabilisticMatcher:
         return self.resolve_features(table, cannot_link, {"features": time.perf_counter() - started})
 
     def resolve_features(self, table: FeatureTable, cannot_link: Iterable[tuple[int, int]] = (),
-                         timings: dict[str, float] | None = None) -> Resolution:
-        """Cluster records already turned into features (callers that build them in parallel or in pieces)."""
+                         timings: dict[str, float] | None = None, *, explain: bool = True) -> Resolution:
+        """Cluster records already turned into features (callers that build them in parallel or in pieces).
+
+        `explain=False` leaves the per-record sentences and evidence out (a caller that only writes
+        cluster ids and probabilities); suggestions are always explained.
+        """
         timings = dict(timings or {})
         scored, blocking = self._score(table, timings)
         index = {int(k): i for i, k in enumerate(table.keys)}
@@ -157,7 +161,9 @@ class ProbabilisticMatcher:
                                bridge_density=self.settings.bridge_density, cannot_link=cannot,
                                evidence=scored.evidence, min_mean_evidence=self.settings.min_mean_evidence)
         timings["cluster"] = time.perf_counter() - mark
-        resolution = self._resolution(table, scored, result)
+        mark = time.perf_counter()
+        resolution = self._resolution(table, scored, result, explain)
+        timings["explain"] = time.perf_counter() - mark
         self.last_labels = result.labels
         self.report = {"records": len(table), "candidate_pairs": blocking.pairs,
                        "pairs_by_key": blocking.pairs_by_key, "oversized_blocks": blocking.oversized_blocks,
@@ -265,11 +271,12 @@ class ProbabilisticMatcher:
         return bits
 
     # -- results ----------------------------------------------------------------------------
-    def _resolution(self, table: FeatureTable, scored: _Scored, result) -> Resolution:  # noqa: ANN001
+    def _resolution(self, table: FeatureTable, scored: _Scored, result, explain: bool = True  # noqa: ANN001
+                    ) -> Resolution:
         comparisons = self.active_comparisons(table)
         n = max(len(table), 1)
         codes = scored.a * n + scored.b  # sorted: candidate pairs come in code order
-        wanted = [(i, partner) for i, (partner, _) in result.best_edge.items()]
+        wanted = [(i, partner) for i, (partner, _) in result.best_edge.items()] if explain else []
         wanted += [(s.record_a, s.record_b) for s in result.suggestions]
         asked = np.asarray([min(x, y) * n + max(x, y) for x, y in wanted], dtype=np.int64)
         rows = np.searchsorted(codes, asked) if len(codes) else np.zeros(len(asked), dtype=np.int64)
@@ -281,7 +288,7 @@ class ProbabilisticMatcher:
                                                       scored.levels[edges], scored.tf_cache), strict=True))
         row_of = dict(zip(asked[found].tolist(), rows[found].tolist(), strict=True))
 
-        def explain(x: int, y: int) -> tuple[str, dict[str, object]]:
+        def explain_pair(x: int, y: int) -> tuple[str, dict[str, object]]:
             e = row_of.get(min(x, y) * n + max(x, y))
             if e is None:
                 return "linked through other records of the same customer", {}
@@ -304,14 +311,17 @@ class ProbabilisticMatcher:
                     decisions.append(MemberDecision(key, "new", 1.0, "no other record is similar enough"))
                     continue
                 partner, probability = result.best_edge[i]
-                sentence, evidence = explain(i, partner)
+                if not explain:
+                    decisions.append(MemberDecision(key, "probabilistic", round(probability, 6), ""))
+                    continue
+                sentence, evidence = explain_pair(i, partner)
                 decisions.append(MemberDecision(key, "probabilistic", round(probability, 6), sentence,
                                                 {"partner": int(table.keys[partner]), "comparisons": evidence}))
             label_to_cluster[label] = len(clusters)
             clusters.append(Cluster(tuple(decisions)))
         suggestions = []
         for s in result.suggestions:
-            sentence, evidence = explain(s.record_a, s.record_b)
+            sentence, evidence = explain_pair(s.record_a, s.record_b)
             suggestions.append(Suggestion(
                 cluster_a=label_to_cluster[s.cluster_a], cluster_b=label_to_cluster[s.cluster_b],
                 record_a=int(table.keys[s.record_a]), record_b=int(table.keys[s.record_b]),

@@ -6,16 +6,17 @@ with rapidfuzz's batch scorers instead of a Python loop per pair.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
 from mappings.canonical import Customer
 from mappings.normalize import city_key, company_key, email_key, email_local_name_tokens, name_key, skeleton
 
-__all__ = ["FeatureTable", "build_features"]
+__all__ = ["FeatureTable", "build_features", "features_from_canonical"]
 
 
 @dataclass
@@ -145,12 +146,33 @@ def _named(emails: tuple[str, ...], given: str, family: str, tokens: set[str], c
 def build_features(customers: Sequence[Customer], keys: Sequence[int] | None = None,
                    identifiers: Sequence[str] = ()) -> FeatureTable:
     """Normalise every record's match fields once; `identifiers` are custom fields compared exactly."""
-    n = len(customers)
+    fields = ((c.given_name, c.family_name, c.full_name, c.patronymic, c.emails, c.phones, c.address.city,
+               c.address.country, c.company, c.birth_date.isoformat() if c.birth_date else "", c.address.street,
+               c.address.postal_code, c.custom) for c in customers)
+    return _features(fields, len(customers), keys, identifiers)
+
+
+def features_from_canonical(records: Sequence[Mapping[str, Any]], keys: Sequence[int] | None = None,
+                            identifiers: Sequence[str] = ()) -> FeatureTable:
+    """build_features for customers in their JSON form (`Customer.model_dump(mode="json")`), unparsed."""
+    def fields(r: Mapping[str, Any]) -> tuple:
+        address = r.get("address") or {}
+        return (r.get("given_name"), r.get("family_name"), r.get("full_name"), r.get("patronymic"),
+                r.get("emails") or (), r.get("phones") or (), address.get("city"), address.get("country"),
+                r.get("company"), r.get("birth_date") or "", address.get("street"), address.get("postal_code"),
+                r.get("custom") or {})
+
+    return _features(map(fields, records), len(records), keys, identifiers)
+
+
+def _features(records: Iterable[tuple], n: int, keys: Sequence[int] | None, identifiers: Sequence[str]
+              ) -> FeatureTable:
     cols: dict[str, list] = {name: [] for name in _LIST_COLUMNS}
     named = np.zeros(n, dtype=bool)
     ident: dict[str, list[str]] = {name: [] for name in identifiers}
-    for i, c in enumerate(customers):
-        key = name_key(c.given_name, c.family_name, c.full_name, c.patronymic)
+    for i, (given, family, full, patronymic, raw_emails, raw_phones, city, country, company, birth, street,
+            postal, custom) in enumerate(records):
+        key = name_key(given, family, full, patronymic)
         cols["given"].append(key.given)
         cols["given_canonical"].append(key.given_canonical)
         cols["given_initial"].append(key.given_initial)
@@ -158,19 +180,19 @@ def build_features(customers: Sequence[Customer], keys: Sequence[int] | None = N
         cols["family_skeleton"].append(key.family_skeleton)
         cols["family_phonetic"].append(key.family_phonetic)
         cols["name_tokens"].append(" ".join(key.tokens))
-        emails = tuple(dict.fromkeys(k for k in (email_key(e) for e in c.emails) if k))
+        emails = tuple(dict.fromkeys(k for k in (email_key(e) for e in raw_emails) if k))
         cols["emails"].append(emails)
         # raw addresses: keys lose gmail dots, which separate the name parts
-        named[i] = _named(tuple(c.emails), key.given, key.family, set(key.tokens), key.given_canonical)
-        cols["phones"].append(tuple(dict.fromkeys(c.phones)))
-        cols["city"].append(city_key(c.address.city))
-        cols["country"].append(c.address.country or "")
-        cols["company"].append(company_key(c.company))
-        cols["birth_date"].append(c.birth_date.isoformat() if c.birth_date else "")
-        cols["street"].append(" ".join((c.address.street or "").casefold().split()))
-        cols["postal_code"].append("".join((c.address.postal_code or "").split()).upper())
+        named[i] = _named(tuple(raw_emails), key.given, key.family, set(key.tokens), key.given_canonical)
+        cols["phones"].append(tuple(dict.fromkeys(raw_phones)))
+        cols["city"].append(city_key(city))
+        cols["country"].append(country or "")
+        cols["company"].append(company_key(company))
+        cols["birth_date"].append(birth)
+        cols["street"].append(" ".join((street or "").casefold().split()))
+        cols["postal_code"].append("".join((postal or "").split()).upper())
         for name in identifiers:
-            ident[name].append("".join(str(c.custom.get(name, "")).split()).casefold())
+            ident[name].append("".join(str(custom.get(name, "")).split()).casefold())
     return FeatureTable(
         keys=np.asarray(keys if keys is not None else range(n), dtype=np.int64),
         email_named=named, identifiers=ident, **cols,

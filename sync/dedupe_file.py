@@ -24,8 +24,9 @@ from openpyxl.styles import Font, PatternFill
 from connectors.files import BadRow, Row, read_table
 from dedupe import Matcher, MatchRecord, Resolution
 from dedupe.engine import ProbabilisticMatcher
-from dedupe.features import FeatureTable, build_features
+from dedupe.features import FeatureTable, features_from_canonical
 from mappings import MappingSpec, SourceRef, load_mapping, map_row
+from mappings.apply import RowMapper
 
 __all__ = ["FileDedupeResult", "dedupe_file", "map_features"]
 
@@ -34,8 +35,8 @@ _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 _FILLS = ("FFF2F2F2", "FFFFFFFF")
 _CHUNK_ROWS = 10_000  # rows mapped and turned into match features per task
 _PARALLEL_FROM = 20_000  # below this many rows a process pool costs more than it saves
-# what forked workers read instead of receiving it pickled: (mapping, rows, stream, identifiers)
-_JOB: tuple[MappingSpec, Sequence[Row | BadRow], str, tuple[str, ...]] | None = None
+# what forked workers read instead of receiving it pickled: (mapper, rows, stream, identifiers)
+_JOB: tuple[RowMapper, Sequence[Row | BadRow], str, tuple[str, ...]] | None = None
 
 
 @dataclass
@@ -80,7 +81,9 @@ def dedupe_file(path: Path, mapping: Path, out: Path, *, matcher: Matcher, id_co
         result.unmapped.extend(problems)
         if progress:
             progress(f"mapped {len(features)} of {len(ids)} rows; matching")
-        resolution = matcher.resolve_features(features, timings={"map_and_features": time.perf_counter() - started})
+        # the CSV carries no explanations: only the workbook needs them
+        resolution = matcher.resolve_features(features, timings={"map_and_features": time.perf_counter() - started},
+                                              explain=xlsx is not None)
     else:
         records: list[MatchRecord] = []
         for index, row in enumerate(table.rows):
@@ -123,19 +126,21 @@ def _map_chunk(start: int, ids: Sequence[str], rows: Sequence[Row | BadRow] | No
     `rows` are the chunk's own rows (sent to a worker); without them they are read from the job.
     """
     assert _JOB is not None
-    spec, all_rows, stream, identifiers = _JOB
+    mapper, all_rows, stream, identifiers = _JOB
     customers, keys, problems = [], [], []
     for offset, record_id in enumerate(ids):
         row = rows[offset] if rows is not None else all_rows[start + offset]
         if isinstance(row, BadRow):
             continue
-        customer, reason = _map_one(spec, row, stream, record_id)
-        if customer is None:
+        # the memoised mapper: map_row's results, each distinct value transformed once per process
+        mapped = mapper.map(row.values, "file", stream, record_id)
+        if mapped.canonical is None or not mapper.customer:
+            reason = "; ".join(p.describe() for p in mapped.problems) or "not a customer row"
             problems.append(f"{stream}, row {row.number}: {reason}")
             continue
-        customers.append(customer)
+        customers.append(mapped.canonical)
         keys.append(start + offset)
-    return build_features(customers, keys, identifiers=identifiers), problems
+    return features_from_canonical(customers, keys, identifiers=identifiers), problems
 
 
 def map_features(spec: MappingSpec, rows: Sequence[Row | BadRow], ids: list[str], stream: str,
@@ -145,7 +150,7 @@ def map_features(spec: MappingSpec, rows: Sequence[Row | BadRow], ids: list[str]
     Returns the features of the rows that mapped and, for the others, why not (file, row, reason).
     """
     global _JOB  # noqa: PLW0603 - the mapping, inherited by forked workers
-    _JOB = (spec, rows, stream, identifiers)
+    _JOB = (RowMapper(spec), rows, stream, identifiers)
     starts = range(0, len(rows), _CHUNK_ROWS)
     try:
         if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():

@@ -37,12 +37,13 @@ from connectors.files.config import (
     parse_config,
 )
 from connectors.files.model import FileReadError, Table
-from connectors.files.readers import list_sheets, read_table, resolve_format
+from connectors.files.readers import iter_table, list_sheets, read_table, resolve_format
 from connectors.files.records import (
     RECORD_ID_KEY,
     ROW_KEY,
     check_primary_key,
     iter_records,
+    iter_stream_records,
     json_schema,
 )
 
@@ -102,17 +103,15 @@ class FileStream(Stream, CheckpointMixin):
         self._incoming = dict(value or {})
         self._state = dict(self._incoming)
 
+    def _read_options(self) -> dict[str, Any]:
+        entry = self.entry
+        return {"file_format": entry.format, "sheet": self.sheet, "encoding": entry.encoding,
+                "delimiter": entry.delimiter, "header_row": entry.header_row}
+
     def load(self) -> Table:
         """Read the table once per stream instance; raises ``FileReadError``."""
         if self._table is None:
-            self._table = read_table(
-                self.path,
-                file_format=self.entry.format,
-                sheet=self.sheet,
-                encoding=self.entry.encoding,
-                delimiter=self.entry.delimiter,
-                header_row=self.entry.header_row,
-            )
+            self._table = read_table(self.path, **self._read_options())
             check_primary_key(self._table, self.entry.primary_key)
         return self._table
 
@@ -171,25 +170,28 @@ class FileStream(Stream, CheckpointMixin):
         """read_records in lists of ``size`` records, each with the state that follows it.
 
         The same records and the same states as the CDK emits every ``size`` records and at the
-        end of the stream, without working the state out after every record.
+        end of the stream, without working the state out after every record, and with the file
+        streamed (iter_table) rather than held as a table.
         """
         try:
-            table = self.load()
+            stream = iter_table(self.path, **self._read_options())
+            check_primary_key(stream.head, self.entry.primary_key)
+            pass_id, position = self._resume_point(stream.head)
+            base = {"fingerprint": stream.fingerprint, "pass_id": pass_id}
+            self._state = {**base, "position": position, "complete": False}
+            batch: list[dict[str, Any]] = []
+            for record in iter_stream_records(stream, pass_id=pass_id, primary_key=self.entry.primary_key,
+                                              skip=position):
+                batch.append(record)
+                if len(batch) >= size:
+                    position += len(batch)
+                    self._state = {**base, "position": position, "complete": False}
+                    yield batch, self.state
+                    batch = []
         except FileReadError as exc:
             raise config_error(str(exc)) from exc
-        pass_id, position = self._resume_point(table)
-        base = {"fingerprint": table.fingerprint, "pass_id": pass_id}
-        self._state = {**base, "position": position, "complete": False}
-        batch: list[dict[str, Any]] = []
-        for record in iter_records(table, pass_id=pass_id, primary_key=self.entry.primary_key, skip=position):
-            batch.append(record)
-            if len(batch) >= size:
-                position += len(batch)
-                self._state = {**base, "position": position, "complete": False}
-                yield batch, self.state
-                batch = []
-        position += len(batch)
-        self._state = {**base, "position": max(position, len(table.rows)), "complete": True}
+        # every row is counted in the position by now (skipped ones included), as read_records ends
+        self._state = {**base, "position": position + len(batch), "complete": True}
         yield batch, self.state
 
 
