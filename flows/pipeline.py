@@ -9,11 +9,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from prefect import flow, get_run_logger, task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from crmsync.config import Project, load_project
+from flows.base import crmsync_flow
 from flows.orchestration import (
     FAILURE_HOOKS,
     account_slot,
@@ -180,7 +181,7 @@ def _stages(project: Project, store: Store, report: PipelineReport) -> None:
             report.push.append(pushed)
 
 
-@flow(name="crmsync-pipeline", log_prints=False, on_failure=FAILURE_HOOKS, on_crashed=FAILURE_HOOKS)
+@crmsync_flow(name="crmsync-pipeline", log_prints=False, on_failure=FAILURE_HOOKS, on_crashed=FAILURE_HOOKS)
 def pipeline_flow(config_path: str) -> PipelineReport:
     """All enabled sources → match → export → push to every enabled destination; never two at once."""
     project, store = _open(config_path)
@@ -215,7 +216,7 @@ def pipeline_flow(config_path: str) -> PipelineReport:
     return report
 
 
-@flow(name="crmsync-ingest", on_failure=FAILURE_HOOKS, on_crashed=FAILURE_HOOKS)
+@crmsync_flow(name="crmsync-ingest", on_failure=FAILURE_HOOKS, on_crashed=FAILURE_HOOKS)
 def ingest_flow(config_path: str, source_name: str) -> IngestReport:
     """Ingest one source."""
     project, store = _open(config_path)
@@ -230,7 +231,7 @@ def ingest_flow(config_path: str, source_name: str) -> IngestReport:
     return report
 
 
-@flow(name="crmsync-match", on_failure=FAILURE_HOOKS, on_crashed=FAILURE_HOOKS)
+@crmsync_flow(name="crmsync-match", on_failure=FAILURE_HOOKS, on_crashed=FAILURE_HOOKS)
 def match_flow(config_path: str) -> MatchReport:
     """Match all live records into golden records."""
     project, store = _open(config_path)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from prefect import flow, task
+from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from crmsync.config import ConfigError, DestinationConfig, Project, load_project
+from flows.base import crmsync_flow
 from flows.orchestration import FAILURE_HOOKS, account_slot, destination_limit, notify_failure, stage_options
 from flows.summary import publish_summary, summary_rows
 from mappings import MappingError
@@ -43,7 +44,7 @@ def push_task(project: Project, store: Store, destination_name: str) -> tuple[Pu
     return report, time.perf_counter() - started
 
 
-@flow(name="crmsync-push", on_failure=FAILURE_HOOKS, on_crashed=FAILURE_HOOKS)
+@crmsync_flow(name="crmsync-push", on_failure=FAILURE_HOOKS, on_crashed=FAILURE_HOOKS)
 def push_flow(config_path: str, destination_name: str) -> PushReport:
     """Plan and apply one destination."""
     project = load_project(Path(config_path))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from prefect import flow, get_run_logger, task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from crmsync.config import Project, load_project
+from flows.base import crmsync_flow
 from flows.orchestration import FAILURE_HOOKS, account_slot, notify_failure, source_limit, stage_options
 from sync.reconcile import StreamDifference, reconcile_source
 from sync.runs import recorded_run
@@ -50,7 +51,7 @@ def reconcile_markdown(project: str, diffs: list[StreamDifference]) -> str:
     return "\n".join(lines) + "\n"
 
 
-@flow(name="crmsync-reconcile", on_failure=FAILURE_HOOKS, on_crashed=FAILURE_HOOKS)
+@crmsync_flow(name="crmsync-reconcile", on_failure=FAILURE_HOOKS, on_crashed=FAILURE_HOOKS)
 def reconcile_flow(config_path: str) -> list[StreamDifference]:
     """Compare counts and keys of every enabled source with the store; alert when they differ."""
     from prefect.artifacts import create_markdown_artifact

@@ -1,8 +1,9 @@
-"""A Prefect API for one-off commands (`crmsync run`): the configured one, else a temporary local server
-started in the background *before* Prefect and the stages are imported, so its start-up overlaps ours.
+"""The Prefect API for command-line runs (`crmsync run`, `demo`, `reconcile`): the configured one (PREFECT_API_URL
+or the active profile), else the long-lived local API of `flows.local_api`, found or started at CLI start-up,
+*before* Prefect and the stages are imported, so that a start overlaps ours.
 
-Prefect itself would start the same temporary server lazily, on the first flow call, and wait for it
-there; that wait was most of the demo's orchestration time. This module does not import Prefect.
+Prefect itself would start a temporary server lazily, on the first flow call, and wait for it there, on
+every run; that wait was most of the demo's orchestration time. This module does not import Prefect.
 """
 
 from __future__ import annotations
@@ -19,11 +20,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["TemporaryServer", "configured_api_url", "one_off_settings", "start_for_command",
+from flows.local_api import LocalApi, ensure_local_api
+
+__all__ = ["TemporaryServer", "configured_api_url", "local_api", "one_off_settings", "start_for_command",
            "start_temporary_server"]
 
-PIPELINE_VERBS = frozenset({"run", "demo"})
+PREFECT_VERBS = frozenset({"run", "demo", "reconcile"})
 _started: TemporaryServer | None = None
+_local: LocalApi | None = None
 
 
 def _profile_api_url() -> str | None:
@@ -115,12 +119,25 @@ def start_temporary_server() -> TemporaryServer | None:
     return server
 
 
-def start_for_command(argv: list[str]) -> TemporaryServer | None:
-    """At CLI start-up, before the heavy imports: start the server early when the verb runs the pipeline."""
+def local_api() -> LocalApi | None:
+    """The local API this command uses (found or started once per process); None when one is configured."""
+    global _local
+    if _local is None:
+        if configured_api_url():
+            return None
+        _local = ensure_local_api()
+    return _local
+
+
+def start_for_command(argv: list[str]) -> LocalApi | None:
+    """At CLI start-up, before the heavy imports: find or start the local API when the verb runs flows."""
     words = [a for a in argv[1:] if not a.startswith("-")]
-    if not words or words[0] not in PIPELINE_VERBS or {"--help", "-h"} & set(argv):
+    if not words or words[0] not in PREFECT_VERBS or {"--help", "-h"} & set(argv):
         return None
-    return start_temporary_server()
+    try:
+        return local_api()
+    except (OSError, ValueError):
+        return None  # the verb asks again, and reports the error in its own words
 
 
 @contextlib.contextmanager
