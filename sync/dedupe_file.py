@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import csv
 import gc
+import itertools
 import logging
 import multiprocessing
 import os
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +23,7 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 
-from connectors.files import BadRow, Row, read_table
+from connectors.files import BadRow, Row, iter_table
 from dedupe import Matcher, MatchRecord, Resolution
 from dedupe.engine import ProbabilisticMatcher
 from dedupe.features import FeatureTable, features_from_canonical
@@ -35,8 +37,8 @@ _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 _FILLS = ("FFF2F2F2", "FFFFFFFF")
 _CHUNK_ROWS = 10_000  # rows mapped and turned into match features per task
 _PARALLEL_FROM = 20_000  # below this many rows a process pool costs more than it saves
-# what forked workers read instead of receiving it pickled: (mapper, rows, stream, identifiers)
-_JOB: tuple[RowMapper, Sequence[Row | BadRow], str, tuple[str, ...]] | None = None
+# what forked workers read instead of receiving it pickled: (mapper, stream name, identifiers)
+_JOB: tuple[RowMapper, str, tuple[str, ...]] | None = None
 
 
 @dataclass
@@ -53,47 +55,61 @@ def dedupe_file(path: Path, mapping: Path, out: Path, *, matcher: Matcher, id_co
                 progress: Callable[[str], None] | None = None, workers: int | None = None) -> FileDedupeResult:
     """Read, map, match and write `record_id,cluster_id,match_probability` (one row per input row).
 
-    `workers`: processes that map rows (default: one per core, two at most, for files of 20,000
-    rows and more; 0 or 1 maps in this process).
+    The file is read a chunk at a time (a CSV is never held whole) and each chunk mapped in a
+    worker process; only the row ids and the match features stay. `workers`: processes that map
+    rows (default: one per core, two at most, for files of 20,000 rows and more; 0 or 1 maps in
+    this process).
     """
     spec = load_mapping(mapping)
-    table = read_table(path, sheet=sheet)
-    if id_column and id_column not in table.columns:
+    stream = iter_table(path, sheet=sheet)
+    if id_column and id_column not in stream.columns:
         raise ValueError(f"{path.name}: --id-column {id_column!r} is not a column "
-                         f"(columns: {', '.join(table.columns)})")
+                         f"(columns: {', '.join(stream.columns)})")
     result = FileDedupeResult()
     ids: list[str] = []
     raw_rows: list[dict[str, object]] = []
-    for row in table.rows:
-        if isinstance(row, BadRow):
-            ids.append(f"row:{row.number}")
-            result.unmapped.append(f"{path.name}, row {row.number}: {row.message}")
-        else:
-            ids.append(str(row.values.get(id_column) or f"row:{row.number}") if id_column else str(row.number))
-        raw_rows.append(row.values if xlsx is not None and not isinstance(row, BadRow) else {})
-    result.rows = len(ids)
+
+    def chunks() -> Iterator[tuple[int, list[Row | BadRow], list[str]]]:
+        """(first row index, rows, their ids), noting bad rows and keeping raw values for the workbook."""
+        for rows in stream.chunks(_CHUNK_ROWS):
+            start = len(ids)
+            for row in rows:
+                if isinstance(row, BadRow):
+                    ids.append(f"row:{row.number}")
+                    result.unmapped.append(f"{path.name}, row {row.number}: {row.message}")
+                else:
+                    ids.append(str(row.values.get(id_column) or f"row:{row.number}") if id_column
+                               else str(row.number))
+                if xlsx is not None:
+                    raw_rows.append(row.values if not isinstance(row, BadRow) else {})
+            yield start, rows, ids[start:]
+
     started = time.perf_counter()
     if isinstance(matcher, ProbabilisticMatcher):
         # map and build match features in worker processes, a chunk of rows at a time: mapping is
         # most of the work, and no parsed customer needs to stay in memory once its features exist
-        features, problems = map_features(spec, table.rows, ids, path.name, tuple(matcher.settings.identifiers),
-                                       workers if workers is not None else _default_workers(len(ids)))
+        features, problems = _map_chunks(RowMapper(spec), chunks(), path.name, tuple(matcher.settings.identifiers),
+                                         workers)
         result.unmapped.extend(problems)
+        result.rows = len(ids)
         if progress:
             progress(f"mapped {len(features)} of {len(ids)} rows; matching")
         # the CSV carries no explanations: only the workbook needs them
         resolution = matcher.resolve_features(features, timings={"map_and_features": time.perf_counter() - started},
                                               explain=xlsx is not None)
+        del features
     else:
         records: list[MatchRecord] = []
-        for index, row in enumerate(table.rows):
-            if isinstance(row, BadRow):
-                continue
-            customer, reason = _map_one(spec, row, path.name, ids[index])
-            if customer is None:
-                result.unmapped.append(f"{path.name}, row {row.number}: {reason}")
-                continue
-            records.append(MatchRecord(index, customer, _EPOCH))
+        for start, rows, chunk_ids in chunks():
+            for offset, row in enumerate(rows):
+                if isinstance(row, BadRow):
+                    continue
+                customer, reason = _map_one(spec, row, path.name, chunk_ids[offset])
+                if customer is None:
+                    result.unmapped.append(f"{path.name}, row {row.number}: {reason}")
+                    continue
+                records.append(MatchRecord(start + offset, customer, _EPOCH))
+        result.rows = len(ids)
         if progress:
             progress(f"mapped {len(records)} of {len(ids)} rows; matching")
         resolution = matcher.resolve(records)
@@ -103,12 +119,8 @@ def dedupe_file(path: Path, mapping: Path, out: Path, *, matcher: Matcher, id_co
     result.multi_record_clusters = sum(1 for c in resolution.clusters if len(c.members) > 1)
     result.suggestions = len(resolution.suggestions)
     if xlsx is not None:
-        _write_review(xlsx, table.columns, ids, raw_rows, cluster_of, probability, resolution)
+        _write_review(xlsx, list(stream.columns), ids, raw_rows, cluster_of, probability, resolution)
     return result
-
-
-def _default_workers(rows: int) -> int:
-    return min(2, os.cpu_count() or 1) if rows >= _PARALLEL_FROM else 1
 
 
 def _map_one(spec: MappingSpec, row: Row, stream: str, record_id: str) -> tuple[object | None, str]:
@@ -119,21 +131,16 @@ def _map_one(spec: MappingSpec, row: Row, stream: str, record_id: str) -> tuple[
     return mapped.record, ""
 
 
-def _map_chunk(start: int, ids: Sequence[str], rows: Sequence[Row | BadRow] | None = None
-               ) -> tuple[FeatureTable, list[str]]:
-    """Features of rows start.. (as many as ids), keyed by row index; and the rows that could not be mapped.
-
-    `rows` are the chunk's own rows (sent to a worker); without them they are read from the job.
-    """
+def _map_chunk(start: int, ids: Sequence[str], rows: Sequence[Row | BadRow]) -> tuple[FeatureTable, list[str]]:
+    """Features of one chunk of rows (row i has index start+i), and the rows that could not be mapped."""
     assert _JOB is not None
-    mapper, all_rows, stream, identifiers = _JOB
+    mapper, stream, identifiers = _JOB
     customers, keys, problems = [], [], []
-    for offset, record_id in enumerate(ids):
-        row = rows[offset] if rows is not None else all_rows[start + offset]
+    for offset, row in enumerate(rows):
         if isinstance(row, BadRow):
             continue
         # the memoised mapper: map_row's results, each distinct value transformed once per process
-        mapped = mapper.map(row.values, "file", stream, record_id)
+        mapped = mapper.map(row.values, "file", stream, ids[offset])
         if mapped.canonical is None or not mapper.customer:
             reason = "; ".join(p.describe() for p in mapped.problems) or "not a customer row"
             problems.append(f"{stream}, row {row.number}: {reason}")
@@ -149,25 +156,58 @@ def map_features(spec: MappingSpec, rows: Sequence[Row | BadRow], ids: list[str]
 
     Returns the features of the rows that mapped and, for the others, why not (file, row, reason).
     """
-    global _JOB  # noqa: PLW0603 - the mapping, inherited by forked workers
-    _JOB = (RowMapper(spec), rows, stream, identifiers)
-    starts = range(0, len(rows), _CHUNK_ROWS)
+    chunks = ((s, rows[s:s + _CHUNK_ROWS], ids[s:s + _CHUNK_ROWS]) for s in range(0, len(rows), _CHUNK_ROWS))
+    return _map_chunks(RowMapper(spec), chunks, stream, identifiers, workers)
+
+
+def _map_chunks(mapper: RowMapper, chunks: Iterator[tuple[int, list[Row | BadRow], list[str]]], stream: str,
+                identifiers: tuple[str, ...], workers: int | None) -> tuple[FeatureTable, list[str]]:
+    """Features of every chunk, in order; chunks are read only as workers become free (bounded memory).
+
+    `workers` None: two processes (at most one per core) once the rows reach _PARALLEL_FROM.
+    """
+    global _JOB  # noqa: PLW0603 - the mapper, inherited by forked workers
+    _JOB = (mapper, stream, identifiers)
+    head: list[tuple[int, list[Row | BadRow], list[str]]] = []
+    for chunk in chunks:  # the first chunks tell whether the file is big enough for workers
+        head.append(chunk)
+        if sum(len(rows) for _, rows, _ in head) >= _PARALLEL_FROM:
+            break
+    if workers is None:
+        workers = min(2, os.cpu_count() or 1) if sum(len(rows) for _, rows, _ in head) >= _PARALLEL_FROM else 1
+    everything = itertools.chain(head, chunks)
+    table: FeatureTable | None = None
+    problems: list[str] = []
+
+    def take(part: FeatureTable, found: list[str]) -> None:
+        nonlocal table
+        problems.extend(found)
+        if table is None:
+            table = part
+        else:
+            table.extend(part)
+
     try:
         if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-            done = [_map_chunk(s, ids[s:s + _CHUNK_ROWS]) for s in starts]
+            for start, rows, chunk_ids in everything:
+                take(*_map_chunk(start, chunk_ids, rows))
         else:
-            # Workers get their chunk's rows pickled and never touch the parent's copy, and the
-            # parent's objects are frozen out of the cycle collector: otherwise the workers' own
-            # collections would write to every inherited object and copy the whole file into each.
+            # Workers get their chunk's rows pickled, and the parent's objects are frozen out of the
+            # cycle collector: otherwise the workers' own collections would write to every inherited
+            # object and copy the parent's memory into each. A few chunks in flight at a time.
             gc.freeze()
             with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-                done = list(pool.map(_map_chunk, starts, [ids[s:s + _CHUNK_ROWS] for s in starts],
-                                     (rows[s:s + _CHUNK_ROWS] for s in starts)))
+                pending: deque[Future] = deque()
+                for start, rows, chunk_ids in everything:
+                    pending.append(pool.submit(_map_chunk, start, chunk_ids, rows))
+                    if len(pending) >= 2 * workers:
+                        take(*pending.popleft().result())
+                while pending:
+                    take(*pending.popleft().result())
     finally:
         gc.unfreeze()
         _JOB = None
-    problems = [message for _, found in done for message in found]
-    return FeatureTable.concat([part for part, _ in done]), problems
+    return (table if table is not None else features_from_canonical([], identifiers=identifiers)), problems
 
 
 def _assign(n: int, resolution: Resolution) -> tuple[list[str], list[float]]:
