@@ -303,14 +303,18 @@ def status(
     limit: Annotated[int, typer.Option(help="How many runs to show.")] = 20,
 ) -> None:
     """Recent sync runs with their counts, newest first."""
+    from dataclasses import replace
+
     from crmsync.report import print_status
+    from sync.runs import pipeline_totals
     from sync.store import count_golden, open_quarantine, recent_runs
 
     project = _project(config)
     store = _store(project)
     try:
         with store.session() as session:
-            runs = recent_runs(session, limit)
+            runs = [replace(r, counts=pipeline_totals(r.counts)) if r.flow == "pipeline" else r
+                    for r in recent_runs(session, limit)]
             golden = count_golden(session)
             quarantined = len(open_quarantine(session))
     finally:
@@ -387,6 +391,7 @@ def db_upgrade(config: ConfigOption = Path(DEFAULT_PROJECT_FILE)) -> None:
 from crmsync.commands import deploy as _deploy_verbs  # noqa: E402,F401
 from crmsync.commands import migrate as _migrate_verbs  # noqa: E402,F401
 from crmsync.commands import recluster as _recluster_verbs  # noqa: E402,F401
+from crmsync.commands import reconcile as _reconcile_verbs  # noqa: E402,F401
 from crmsync.commands import review as _review_verbs  # noqa: E402,F401
 from crmsync.commands import serve as _serve_verbs  # noqa: E402,F401
 from crmsync.commands import users as _user_verbs  # noqa: E402,F401

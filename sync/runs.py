@@ -14,7 +14,7 @@ from sync.redaction import redact
 from sync.store import Store, finish_run, mark_stale_runs_crashed, start_run
 from sync.store.models import SyncRun
 
-__all__ = ["RunHandle", "reap_stale_runs", "recorded_run", "running_runs"]
+__all__ = ["RunHandle", "pipeline_totals", "reap_stale_runs", "recorded_run", "running_runs"]
 
 
 @dataclass
@@ -74,3 +74,27 @@ def running_runs(store: Store, flow: str, target: str | None = None) -> list[str
         stmt = stmt.where(SyncRun.target == target)
     with store.session() as session:
         return list(session.scalars(stmt))
+
+
+_TOTALS = {  # summary row kind → column → the name the total goes by in `crmsync status`
+    "source": {"read": "read", "new": "new", "changed": "changed", "failed": "quarantined"},
+    "match": {"new": "golden_new", "changed": "golden_changed", "merged": "merged", "suggested": "suggested"},
+    "destination": {"pushed": "pushed", "failed": "dead_lettered"},
+}
+
+
+def pipeline_totals(counts: dict[str, Any]) -> dict[str, int]:
+    """A pipeline row's summary table added up into one line: read/new/changed/quarantined over the sources,
+    golden_new/golden_changed/merged/suggested from the match, pushed/dead_lettered over the destinations,
+    and failed_stages for the sources and destinations that failed."""
+    totals: dict[str, int] = {}
+    for row in counts.get("summary") or []:
+        if not isinstance(row, dict):
+            continue
+        for column, name in _TOTALS.get(str(row.get("kind")), {}).items():
+            value = row.get(column)
+            if isinstance(value, int) and not isinstance(value, bool):
+                totals[name] = totals.get(name, 0) + value
+        if str(row.get("status", "ok")).startswith("failed"):
+            totals["failed_stages"] = totals.get("failed_stages", 0) + 1
+    return totals

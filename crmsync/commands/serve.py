@@ -173,3 +173,61 @@ def _serve_with_schedules(project: Project, planned: list, host: str, port: int,
             console.print("stopping: schedules paused, web app closing")
         finally:
             web.stop()
+
+
+prefect_app = typer.Typer(help="The local Prefect API that `crmsync run` starts and reuses.", no_args_is_help=True)
+app.add_typer(prefect_app, name="prefect")
+
+
+@prefect_app.command("status")
+def prefect_status() -> None:
+    """Which Prefect API command-line runs use, and whether it answers."""
+    from flows.local_api import STATE_FILE, healthy, prefect_home, read_state
+    from flows.server import configured_api_url
+
+    configured = configured_api_url()
+    if configured:
+        state = "answering" if healthy(configured) else "not answering"
+        console.print(f"PREFECT_API_URL={configured} ({state}); the local API is not used", highlight=False)
+        return
+    api = read_state()
+    if api is None or not healthy(api.api_url):
+        console.print(f"no local Prefect API running (state file {prefect_home() / STATE_FILE}); "
+                      "`crmsync run` starts one", highlight=False)
+        raise typer.Exit(1)
+    idle = f"stops after {api.idle_minutes:g} idle minutes" if api.idle_minutes else "runs until stopped"
+    console.print(f"local Prefect API {api.api_url} · pid {api.pid} · started {api.started_at} · {idle}",
+                  highlight=False)
+
+
+@prefect_app.command("start")
+def prefect_start(
+    idle_minutes: Annotated[float | None, typer.Option(
+        help="Stop after this many minutes without a request (0: never; default 30 or "
+             "CRMSYNC_PREFECT_IDLE_MINUTES).")] = None,
+) -> None:
+    """Start the local Prefect API now (runs start it on first use anyway)."""
+    from flows.local_api import ensure_local_api
+    from flows.server import configured_api_url
+
+    if configured_api_url():
+        raise _fail(f"PREFECT_API_URL is set ({configured_api_url()}): runs use that API, not a local one")
+    if idle_minutes is not None:
+        os.environ["CRMSYNC_PREFECT_IDLE_MINUTES"] = f"{idle_minutes:g}"
+    try:
+        api = ensure_local_api()
+        api.wait_ready()
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise _fail(str(exc)) from None
+    verb = "started" if api.started_now else "already running:"
+    console.print(f"{verb} local Prefect API {api.api_url} (pid {api.pid})", highlight=False)
+
+
+@prefect_app.command("stop")
+def prefect_stop() -> None:
+    """Stop the local Prefect API (its runs stay in PREFECT_HOME's database)."""
+    from flows.local_api import stop_local_api
+
+    api = stop_local_api()
+    console.print(f"stopped the local Prefect API {api.api_url} (pid {api.pid})" if api
+                  else "no local Prefect API was running", highlight=False)
