@@ -96,30 +96,51 @@ def _log_likelihoods(levels: np.ndarray, tables: list[np.ndarray]) -> np.ndarray
     return total
 
 
+def patterns(levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of a level matrix and how often each occurs.
+
+    Candidate pairs fall into few comparison patterns (a few thousand among millions of pairs),
+    and EM needs only the patterns and their counts: every pair of one pattern gets the same
+    posterior.
+    """
+    if len(levels) == 0:
+        return levels, np.zeros(0)
+    code = np.zeros(len(levels), dtype=np.int64)
+    for j in range(levels.shape[1]):  # mixed radix: each column's levels (MISSING = -1 too) as one digit
+        code = code * (int(levels[:, j].max()) + 2) + (levels[:, j].astype(np.int64) + 1)
+    _, first, counts = np.unique(code, return_index=True, return_counts=True)
+    return levels[first], counts.astype(np.float64)
+
+
 def _em_session(levels: np.ndarray, comparisons: Sequence[Comparison], include: list[int],
                 u: list[list[float]], m: list[list[float]], max_iterations: int, tolerance: float
                 ) -> tuple[list[list[float]], float, int, bool]:
-    """EM for m (and the match share) over the included comparisons, u fixed; m has a Dirichlet prior."""
+    """EM for m (and the match share) over the included comparisons, u fixed; m has a Dirichlet prior.
+
+    Runs on the distinct comparison patterns weighted by their counts (the same sums as per pair).
+    """
     prior = [np.asarray(x) for x in m]
     m = [list(x) for x in m]
     share, iteration, converged = 0.1, 0, False
     log_u = [np.log(np.maximum(np.asarray(u[j]), _FLOOR)) for j in include]
-    sub = levels[:, include]
+    sub, counts = patterns(levels[:, include])
+    total = float(counts.sum())
     for iteration in range(1, max_iterations + 1):  # noqa: B007 - reported after the loop
         log_m = [np.log(np.maximum(np.asarray(m[j]), _FLOOR)) for j in include]
         lm = _log_likelihoods(sub, log_m) + math.log(share)
         lu = _log_likelihoods(sub, log_u) + math.log(1 - share)
         posterior = 1.0 / (1.0 + np.exp(np.clip(lu - lm, -50, 50)))
+        weighted = posterior * counts
         change = 0.0
         for k, j in enumerate(include):
             column = sub[:, k]
             present = column != MISSING
-            weights = np.bincount(column[present], weights=posterior[present],
+            weights = np.bincount(column[present], weights=weighted[present],
                                   minlength=len(comparisons[j].labels)) + _M_PSEUDO_PAIRS * prior[j]
             new = (weights / weights.sum()).tolist()
             change = max(change, max(abs(x - y) for x, y in zip(m[j], new, strict=True)))
             m[j] = new
-        share = min(max(float(posterior.mean()), _FLOOR), 1 - _FLOOR)
+        share = min(max(float(weighted.sum()) / total, _FLOOR), 1 - _FLOOR)
         if change < tolerance:
             converged = True
             break

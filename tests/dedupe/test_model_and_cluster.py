@@ -6,7 +6,7 @@ import pytest
 from dedupe.cluster import cluster_pairs
 from dedupe.comparisons import Comparison
 from dedupe.engine import explain_levels
-from dedupe.model import MatchModel, fit_prior, prior_m, train_em
+from dedupe.model import MatchModel, fit_prior, patterns, prior_m, train_em
 
 A = Comparison("a", "a", ("same a", "similar a", "a differs"))
 B = Comparison("b", "b", ("same b", "b differs"))
@@ -31,6 +31,20 @@ def test_em_recovers_known_m_and_match_share() -> None:
     assert model.converged
     for estimated, expected in zip(model.m, true_m, strict=True):
         assert np.allclose(estimated, expected, atol=0.03), (estimated, expected)
+
+
+def test_em_runs_on_distinct_patterns_with_their_counts() -> None:
+    levels = np.asarray([[0, 1, -1], [2, 0, 1], [0, 1, -1], [0, 1, 0], [0, 1, -1]], dtype=np.int8)
+    rows, counts = patterns(levels)
+    found = {tuple(r): c for r, c in zip(rows.tolist(), counts.tolist(), strict=True)}
+    assert found == {(0, 1, -1): 3, (2, 0, 1): 1, (0, 1, 0): 1}
+    # the order of the pairs does not matter
+    rng = np.random.default_rng(5)
+    many = np.stack([rng.choice(3, 3000), rng.choice(2, 3000), rng.choice(2, 3000)], axis=1).astype(np.int8)
+    u = [[0.02, 0.08, 0.9], [0.05, 0.95], [0.1, 0.9]]
+    one = train_em({"k": (many, [0, 1, 2])}, [A, B, C], u)
+    shuffled = train_em({"k": (many[rng.permutation(len(many))], [0, 1, 2])}, [A, B, C], u)
+    assert np.allclose(one.m[0], shuffled.m[0]) and np.allclose(one.m[2], shuffled.m[2])
 
 
 def test_em_session_leaves_out_the_comparisons_its_blocking_key_selected_on() -> None:
