@@ -33,6 +33,8 @@ __all__ = [
     "destination_limit",
     "source_limit",
     "alert_payload",
+    "alert_text",
+    "alert_title",
     "is_transient",
     "notify_failure",
     "on_flow_failure",
@@ -185,6 +187,21 @@ def alert_payload(project: str, flow_name: str, flow_run_id: str | None, flow_ru
             "failed": failed or [], "at": datetime.now(UTC).isoformat()}
 
 
+def alert_title(payload: dict[str, Any]) -> str:
+    return f"crmsync: {payload['flow']} {str(payload['state']).lower()} ({payload['project']})"
+
+
+def alert_text(payload: dict[str, Any]) -> str:
+    """The alert as plain text, for e-mail and chat: what failed and which flow run to look at."""
+    lines = [payload["message"] or alert_title(payload), "",
+             f"project: {payload['project']}", f"flow: {payload['flow']}",
+             f"flow run: {payload.get('flow_run_name') or '?'} ({payload.get('flow_run_id') or 'no id'})",
+             f"state: {payload['state']}", f"at: {payload['at']}"]
+    if payload.get("failed"):
+        lines.append("failed: " + ", ".join(payload["failed"]))
+    return "\n".join(lines)
+
+
 def send_alert(alerts: AlertsConfig, payload: dict[str, Any]) -> bool:
     """POST the payload to the webhook and notify apprise URLs; True when every channel took it."""
     delivered = True
@@ -202,8 +219,8 @@ def send_alert(alerts: AlertsConfig, payload: dict[str, Any]) -> bool:
         notifier = apprise.Apprise()
         for url in alerts.apprise:
             notifier.add(url)
-        title = f"crmsync: {payload['flow']} {payload['state'].lower()} ({payload['project']})"
-        if not notifier.notify(title=title, body=payload["message"] or title):
+        if not notifier.notify(title=alert_title(payload), body=alert_text(payload),
+                               notify_type=apprise.NotifyType.FAILURE):
             delivered = False
             log.warning("apprise could not deliver the alert for flow run %s", payload.get("flow_run_id"))
     return delivered

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.flows.helpers import Receiver
+from tests.flows.helpers import Receiver, SmtpInbox
 
 
 @pytest.fixture(scope="session")
@@ -24,3 +24,10 @@ def receiver() -> Iterator[Receiver]:
     server = Receiver()
     yield server
     server.close()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpInbox]:
+    inbox = SmtpInbox()
+    yield inbox
+    inbox.close()

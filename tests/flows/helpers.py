@@ -85,3 +85,32 @@ def write_demo(folder: Path, orchestration: str) -> Path:
     path = folder / "crmsync.yaml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+class SmtpInbox:
+    """A real SMTP server on 127.0.0.1 (aiosmtpd) that keeps every message it is handed."""
+
+    def __init__(self) -> None:
+        import socket
+
+        from aiosmtpd.controller import Controller
+
+        self.messages: list[tuple[str, list[str], bytes]] = []
+        inbox = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
+                inbox.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+                return "250 OK"
+
+        with socket.socket() as sock:  # aiosmtpd needs the port up front
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def url(self, to: str = "ops@example.com") -> str:
+        return f"mailto://127.0.0.1:{self.port}?from=crmsync@example.com&to={to}"
+
+    def close(self) -> None:
+        self.controller.stop()
