@@ -22,11 +22,11 @@ def reconcile(config: ConfigOption = Path(DEFAULT_PROJECT_FILE)) -> None:
 
     Exits 1 when any stream differs or could not be read, so a scheduler can alert on it.
     """
+    _store(_project(config)).dispose()  # migrations up front, with a clear error if the store is unreachable
     api = _local_prefect_api()
     from flows.reconcile import reconcile_flow
     from flows.server import one_off_settings
 
-    _store(_project(config)).dispose()  # migrations up front, with a clear error if the store is unreachable
     _wait_for(api)
     with one_off_settings():
         diffs = reconcile_flow(str(config.resolve()))
