@@ -298,26 +298,32 @@ class ProbabilisticMatcher:
                         for c, lvl, bit in zip(comparisons, scored.levels[e], bits, strict=True)}
             return explain_levels(comparisons, scored.levels[e], bits), evidence
 
-        groups: dict[int, list[int]] = {}
-        for i, label in enumerate(result.labels.tolist()):
-            groups.setdefault(label, []).append(i)
+        keys = table.keys.tolist()
+        best_edge = result.best_edge
+        # records grouped by cluster label, in order of each cluster's first record
+        labels = result.labels
+        order = np.argsort(labels, kind="stable")
+        bounds = np.flatnonzero(np.r_[True, labels[order][1:] != labels[order][:-1], True])
+        groups = [order[s:e].tolist() for s, e in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)]
+        groups.sort(key=lambda members: members[0])
         clusters: list[Cluster] = []
         label_to_cluster: dict[int, int] = {}
-        for label, members in groups.items():
+        alone = "no other record is similar enough"
+        for members in groups:
             decisions = []
             for i in members:
-                key = int(table.keys[i])
-                if len(members) == 1 or i not in result.best_edge:
-                    decisions.append(MemberDecision(key, "new", 1.0, "no other record is similar enough"))
+                edge = best_edge.get(i) if len(members) > 1 else None
+                if edge is None:
+                    decisions.append(MemberDecision(keys[i], "new", 1.0, alone))
                     continue
-                partner, probability = result.best_edge[i]
+                partner, probability = edge
                 if not explain:
-                    decisions.append(MemberDecision(key, "probabilistic", round(probability, 6), ""))
+                    decisions.append(MemberDecision(keys[i], "probabilistic", round(probability, 6), ""))
                     continue
                 sentence, evidence = explain_pair(i, partner)
-                decisions.append(MemberDecision(key, "probabilistic", round(probability, 6), sentence,
-                                                {"partner": int(table.keys[partner]), "comparisons": evidence}))
-            label_to_cluster[label] = len(clusters)
+                decisions.append(MemberDecision(keys[i], "probabilistic", round(probability, 6), sentence,
+                                                {"partner": keys[partner], "comparisons": evidence}))
+            label_to_cluster[int(labels[members[0]])] = len(clusters)
             clusters.append(Cluster(tuple(decisions)))
         suggestions = []
         for s in result.suggestions:

@@ -25,7 +25,7 @@ class MatchRecord:
         return self.customer.source_updated_at or self.seen_at
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per record: slots keep a million of them small
 class MemberDecision:
     """Why one record belongs to its cluster: method, score and a sentence a person can read."""
 
@@ -36,7 +36,7 @@ class MemberDecision:
     evidence: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Cluster:
     """Records judged to be one real customer."""
 
