@@ -3,12 +3,19 @@
 PostgreSQL tests run when CRMSYNC_TEST_DATABASE_URL names a server (any database on it;
 each test gets its own new database there). Without it they are skipped, except on CI
 (CI=true), where a missing PostgreSQL is a failure rather than a silent skip.
+
+The suite runs in a few pytest-xdist worker processes (`-n` in pyproject's addopts; `-n 0`
+runs it in one process). Everything a worker shares with the machine is its own: temporary
+folders (pytest's), free ports (emulators and servers bind port 0), PostgreSQL databases
+(a new one per test), tmux session names (by pid) and PREFECT_HOME (set below).
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +29,29 @@ PG_ENV = "CRMSYNC_TEST_DATABASE_URL"
 START_POSTGRES = ("start it with `pg_ctlcluster --skip-systemctl-redirect "
                   "$(ls /etc/postgresql) main start` (or your service manager), "
                   f"or point {PG_ENV} at a running server")
+_PREFECT_HOME = pytest.StashKey[tuple[str | None, str]]()  # (the caller's PREFECT_HOME, this process's)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Give this process (one per xdist worker) a PREFECT_HOME of its own, before Prefect is imported.
+
+    In-process CLI runs start Prefect's temporary server on the SQLite database under PREFECT_HOME;
+    workers sharing the user's ~/.prefect would migrate and write one database at the same time.
+    """
+    home = tempfile.mkdtemp(prefix=f"crmsync-prefect-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-")
+    config.stash[_PREFECT_HOME] = (os.environ.get("PREFECT_HOME"), home)
+    os.environ["PREFECT_HOME"] = home
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    previous, home = config.stash.get(_PREFECT_HOME, (None, None))
+    if home is None:
+        return
+    if previous is None:
+        os.environ.pop("PREFECT_HOME", None)
+    else:
+        os.environ["PREFECT_HOME"] = previous
+    shutil.rmtree(home, ignore_errors=True)
 
 
 def _on_ci() -> bool:
@@ -90,3 +120,13 @@ def store(store_url: str) -> Iterator[Store]:
         yield opened
     finally:
         opened.dispose()
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[str]:
+    """One real Prefect server (temporary database) per worker, for every in-process flow run; yields its API URL."""
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield str(PREFECT_API_URL.value())

@@ -13,11 +13,3 @@ def cli_env(tmp_path_factory) -> dict[str, str]:
                PYTHONPATH=os.pathsep.join([os.getcwd(), env.get("PYTHONPATH", "")]))
     return env
 
-
-@pytest.fixture(scope="session")
-def prefect_harness():
-    """One real Prefect server (temporary database) for every in-process flow run of the session."""
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        yield

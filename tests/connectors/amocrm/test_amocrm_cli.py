@@ -60,7 +60,7 @@ def test_check_ingest_match_plan_and_push(tmp_path: Path, amo: AmoEmulator) -> N
         {"field_code": "EMAIL", "values": [{"value": "zoe@example.test", "enum_code": "WORK"}]}])
     config = str(project(tmp_path, amo.url))
     base = {k: v for k, v in os.environ.items() if not k.startswith(("CRMSYNC_", "PREFECT_"))}
-    env = {**base, "AMOCRM_TOKEN": TOKEN, "COLUMNS": "200",
+    env = {**base, "AMOCRM_TOKEN": TOKEN, "COLUMNS": "200", "PREFECT_HOME": str(tmp_path / "prefect"),
            "PYTHONPATH": os.pathsep.join([os.getcwd(), os.environ.get("PYTHONPATH", "")])}
     outputs = []
     for args in (("check",), ("ingest", "sheet"), ("ingest", "amo-in"), ("match",)):

@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from flows.pipeline import ingest_flow
-from tests.app.conftest import prefect_harness  # noqa: F401  (the fixture)
 from tests.connectors.googlesheets.emulator_fixtures import (
     KEY_PAIR,
     SPREADSHEET,
@@ -37,7 +36,7 @@ def _dump(url: str) -> str:
 
 
 def test_a_sheet_source_in_the_project_file_lands_in_the_store(
-        tmp_path: Path, store_url: str, monkeypatch: pytest.MonkeyPatch, prefect_harness: None) -> None:  # noqa: F811
+        tmp_path: Path, store_url: str, monkeypatch: pytest.MonkeyPatch, prefect_harness: str) -> None:
     api = start_emulator(reads_per_minute=None)
     try:
         add_people(api, 5)
