@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import gc
 import logging
+import multiprocessing
+import os
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from multiprocessing.connection import Connection
 from typing import Any
 
+import orjson
 from airbyte_cdk.models import AirbyteMessage, AirbyteStateType, TraceType, Type
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
@@ -28,6 +32,7 @@ from mappings.apply import RowMapper
 from mappings.canonical import plain_content_hash
 from sync.redaction import redact
 from sync.store import (
+    EncodedSourceRecordIn,
     InteractionIndexIn,
     QuarantineIn,
     SourceRecordIn,
@@ -112,6 +117,20 @@ class _StreamBuffer:
     checked_columns: bool = False
 
 
+@dataclass
+class _Batch:
+    """One checkpoint's worth of mapped rows, ready to be written with the state that follows them."""
+
+    stream: str
+    entity: str
+    records: Sequence[SourceRecordIn | EncodedSourceRecordIn]
+    bad: list[QuarantineIn]
+    deleted: list[str]  # record ids the source says were deleted
+    state: dict[str, Any] | None
+    pass_id: str | None
+    rows: int  # rows read for it, for progress
+
+
 class _Ingest:
     def __init__(self, store: Store, source: str, mappings: Mapping[str, MappingSpec],
                  mapping_names: Mapping[str, str], progress: Progress | None, batch: bool) -> None:
@@ -124,6 +143,7 @@ class _Ingest:
         for stream in mappings:
             self.report.stream(stream)
         self.report.seconds = {"read": 0.0, "map": 0.0, "write": 0.0}
+        self.sink: Callable[[_Batch], None] = self.write  # a mapping worker process sends them instead
 
     def on_record(self, stream: str, data: dict[str, Any]) -> None:
         buffer = self.buffers.get(stream)
@@ -169,8 +189,6 @@ class _Ingest:
                 self._flush(stream, buffer, None)
 
     def _flush(self, stream: str, buffer: _StreamBuffer, state: dict[str, Any] | None) -> None:
-        counts = self.report.stream(stream)
-        now = datetime.now(UTC)
         pass_id = (state or {}).get("pass_id") or (buffer.rows[0].get("_pass") if buffer.rows else None)
         records: list[SourceRecordIn] = []
         bad: list[QuarantineIn] = []
@@ -181,30 +199,38 @@ class _Ingest:
         else:
             for data in buffer.rows:
                 self._map(stream, buffer, data, records, bad)
-        mapped = time.perf_counter()
-        self.report.seconds["map"] += mapped - started
+        self.report.seconds["map"] += time.perf_counter() - started
+        self.sink(_Batch(stream, buffer.spec.entity, records, bad, list(buffer.deleted), state, pass_id,
+                         len(buffer.rows)))
+        buffer.rows.clear()
+        buffer.deleted.clear()
+
+    def write(self, batch: _Batch) -> None:
+        """Land one checkpoint's mapped rows, deletions and state in one transaction."""
+        counts = self.report.stream(batch.stream)
+        now = datetime.now(UTC)
+        stream, state, pass_id = batch.stream, batch.state, batch.pass_id
+        started = time.perf_counter()
         with self.store.session() as session:
-            upserted = upsert_source_records(session, records, seen_at=now, pass_id=pass_id)
-            if buffer.spec.entity == "interaction" and records:
-                upsert_interactions(session, _interaction_index(records, upserted.pks))
-            quarantine_rows(session, bad, seen_at=now, pass_id=pass_id)
-            if buffer.deleted:
-                counts.deleted += mark_records_deleted(session, self.source, stream, list(buffer.deleted), at=now)
+            upserted = upsert_source_records(session, batch.records, seen_at=now, pass_id=pass_id)
+            if batch.entity == "interaction" and batch.records:
+                upsert_interactions(session, _interaction_index(batch.records, upserted.pks))
+            quarantine_rows(session, batch.bad, seen_at=now, pass_id=pass_id)
+            if batch.deleted:
+                counts.deleted += mark_records_deleted(session, self.source, stream, batch.deleted, at=now)
             if state is not None:
                 save_state(session, self.source, stream, state)
                 if state.get("complete") and pass_id:
                     counts.deleted += mark_missing_deleted(session, self.source, stream, pass_id, at=now)
                     resolve_missing_quarantine(session, self.source, stream, pass_id, at=now)
-        self.report.seconds["write"] += time.perf_counter() - mapped
+        self.report.seconds["write"] += time.perf_counter() - started
         counts.new += upserted.new
         counts.changed += upserted.changed
         counts.unchanged += upserted.unchanged
         counts.restored += upserted.restored
-        counts.quarantined += len(bad)
-        if self.progress and buffer.rows:
-            self.progress(stream, len(buffer.rows))
-        buffer.rows.clear()
-        buffer.deleted.clear()
+        counts.quarantined += len(batch.bad)
+        if self.progress and batch.rows:
+            self.progress(stream, batch.rows)
 
     def _map(self, stream: str, buffer: _StreamBuffer, data: dict[str, Any],
              records: list[SourceRecordIn], bad: list[QuarantineIn]) -> None:
@@ -270,7 +296,8 @@ class _Ingest:
         ))
 
 
-def _interaction_index(records: list[SourceRecordIn], pks: Mapping[Any, int]) -> list[InteractionIndexIn]:
+def _interaction_index(records: Sequence[SourceRecordIn | EncodedSourceRecordIn],
+                       pks: Mapping[Any, int]) -> list[InteractionIndexIn]:
     index = []
     for record in records:
         pk = pks[(record.source, record.stream, record.source_record_id)]
@@ -301,12 +328,15 @@ def ingest_source(
     mapping_names: Mapping[str, str] | None = None,
     progress: Progress | None = None,
     batch: bool = True,
+    parallel: bool | None = None,
 ) -> IngestReport:
     """Read every mapped stream of one source into the store; never raises for bad data.
 
     A connector that offers ``iter_record_batches`` (local files) is read batch by batch and
     mapped with a memoised RowMapper; ``batch=False`` forces the reference path, Airbyte messages
-    mapped row by row with map_row, which must land exactly the same store.
+    mapped row by row with map_row, which must land exactly the same store. ``parallel`` reads
+    and maps such a source in a forked process while this one writes (None: when there are two
+    cores and the input is big, see _worth_a_worker).
     """
     started = time.perf_counter()
     module = load_connector(connector)
@@ -314,22 +344,133 @@ def ingest_source(
     run = _Ingest(store, source, mappings, mapping_names or {}, progress, batch=batches is not None)
     with store.session() as session:
         states = all_states(session, source)
-    try:
-        if batches is not None:
-            _read_batches(run, batches(config, list(mappings), states))
-        else:
-            _read_messages(run, module.iter_airbyte_messages(config, list(mappings), states))
-    except AirbyteTracedException as exc:
-        # the CDK raises once at the end when any stream failed; those errors are already recorded
-        if not any(s.error for s in run.report.streams.values()):
-            run.report.error = redact(exc.message or str(exc))
-    run.finish()
+
+    def read() -> None:
+        try:
+            if batches is not None:
+                _read_batches(run, batches(config, list(mappings), states))
+            else:
+                _read_messages(run, module.iter_airbyte_messages(config, list(mappings), states))
+        except AirbyteTracedException as exc:
+            # the CDK raises once at the end when any stream failed; those errors are already recorded
+            if not any(s.error for s in run.report.streams.values()):
+                run.report.error = redact(exc.message or str(exc))
+        run.finish()
+
+    if batches is not None and _worth_a_worker(module, config, parallel):
+        _read_in_worker(run, read)
+    else:
+        read()
+        seconds = run.report.seconds
+        seconds["read"] = max(0.0, time.perf_counter() - started - seconds["map"] - seconds["write"])
     for stream, counts in run.report.streams.items():
         if counts.error:
             log.warning("source %s stream %s failed: %s", source, stream, counts.error)
-    seconds = run.report.seconds
-    seconds["read"] = max(0.0, time.perf_counter() - started - seconds["map"] - seconds["write"])
     return run.report
+
+
+# ---------------------------------------------------------------- reading and mapping in a second process
+
+_WORKER_FROM_BYTES = 8 * 2**20  # below this a file is read in well under a second: not worth a fork
+
+
+def _worth_a_worker(module: Any, config: dict[str, Any], parallel: bool | None) -> bool:
+    if parallel is not None:
+        return parallel and "fork" in multiprocessing.get_all_start_methods()
+    if (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return False
+    size = getattr(module, "input_bytes", None)
+    return size is not None and size(config) >= _WORKER_FROM_BYTES
+
+
+def _read_in_worker(run: _Ingest, read: Callable[[], None]) -> None:
+    """Read and map in a forked process while this one writes the batches it sends, in order.
+
+    The worker owns the reading half of the report (rows read, warnings, problems, errors); each
+    batch is written here with its state, as in one process. A worker whose parent dies stops at
+    its next send (the pipe is broken); a worker that dies is an error here.
+    """
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    worker = context.Process(target=_worker_main, args=(run, read, sender, receiver), daemon=True,
+                             name="crmsync-ingest-map")
+    worker.start()
+    sender.close()
+    try:
+        while True:
+            try:
+                kind, payload = receiver.recv()
+            except EOFError:
+                raise RuntimeError(f"ingest of {run.source}: the mapping process stopped "
+                                   f"(exit code {worker.exitcode})") from None
+            if kind == "batch":
+                run.write(_decode(run.source, payload))
+            elif kind == "done":
+                _merge_reading(run.report, payload)
+                return
+            else:
+                raise RuntimeError(f"ingest of {run.source}: the mapping process failed: {payload}")
+    finally:
+        receiver.close()
+        worker.join(10)
+        if worker.is_alive():
+            worker.kill()
+            worker.join()
+
+
+def _worker_main(run: _Ingest, read: Callable[[], None], sender: Connection, receiver: Connection) -> None:
+    receiver.close()  # else this process holds the pipe's reading end itself and never sees it broken
+    started = time.perf_counter()
+    sending = 0.0
+
+    def send(batch: _Batch) -> None:
+        nonlocal sending
+        encoded = _encode(batch)
+        at = time.perf_counter()
+        sender.send(("batch", encoded))
+        sending += time.perf_counter() - at
+
+    run.sink = send
+    try:
+        read()
+        seconds = run.report.seconds
+        seconds["read"] = max(0.0, time.perf_counter() - started - seconds["map"] - sending)
+        seconds["worker_wait"] = sending
+        sender.send(("done", run.report))
+    except BrokenPipeError:
+        pass  # the parent is gone
+    except Exception as exc:  # noqa: BLE001 -- handed to the parent, which raises it
+        sender.send(("failed", redact(f"{type(exc).__name__}: {exc}")))
+    finally:
+        sender.close()
+
+
+_EncodedBatch = tuple[str, str, list[tuple[Any, ...]], list[QuarantineIn], list[str], dict[str, Any] | None,
+                      str | None, int]
+
+
+def _encode(batch: _Batch) -> _EncodedBatch:
+    """The batch as plain tuples and JSON text: a tenth of the cost of pickling the records' dicts."""
+    rows = [(r.stream, r.source_record_id, r.entity, orjson.dumps(r.raw).decode(),
+             orjson.dumps(r.canonical).decode(), r.content_hash, r.source_updated_at) for r in batch.records]
+    return (batch.stream, batch.entity, rows, batch.bad, batch.deleted, batch.state, batch.pass_id, batch.rows)
+
+
+def _decode(source: str, encoded: _EncodedBatch) -> _Batch:
+    stream, entity, rows, bad, deleted, state, pass_id, count = encoded
+    records = [EncodedSourceRecordIn(source, *row) for row in rows]
+    return _Batch(stream, entity, records, bad, deleted, state, pass_id, count)
+
+
+def _merge_reading(report: IngestReport, reading: IngestReport) -> None:
+    """Take the reading half of the report from the worker's copy (this process counted the writes)."""
+    for name, theirs in reading.streams.items():
+        ours = report.stream(name)
+        ours.read, ours.warnings, ours.error = theirs.read, theirs.warnings, theirs.error
+    report.problems = reading.problems
+    report.error = reading.error
+    for phase in ("read", "map", "worker_wait"):
+        report.seconds[phase] = reading.seconds.get(phase, 0.0)
 
 
 def _read_messages(run: _Ingest, messages: Iterator[AirbyteMessage]) -> None:

@@ -10,7 +10,13 @@ from connectors.files.readers import iter_table, list_sheets, read_table
 from connectors.files.stream import TableStream
 
 if TYPE_CHECKING:
-    from connectors.files.source import FilesSource, FileStream, iter_airbyte_messages, iter_record_batches
+    from connectors.files.source import (
+        FilesSource,
+        FileStream,
+        input_bytes,
+        iter_airbyte_messages,
+        iter_record_batches,
+    )
 
 __all__ = [
     "BadRow",
@@ -23,6 +29,7 @@ __all__ = [
     "Row",
     "Table",
     "TableStream",
+    "input_bytes",
     "iter_airbyte_messages",
     "iter_record_batches",
     "iter_table",
@@ -31,7 +38,8 @@ __all__ = [
     "read_table",
 ]
 
-_SOURCE_NAMES = frozenset({"FilesSource", "FileStream", "iter_airbyte_messages", "iter_record_batches"})
+_SOURCE_NAMES = frozenset({"FilesSource", "FileStream", "input_bytes", "iter_airbyte_messages",
+                           "iter_record_batches"})
 
 
 def __getattr__(name: str) -> Any:

@@ -320,6 +320,21 @@ def iter_airbyte_messages(
     )
 
 
+def input_bytes(config: dict[str, Any]) -> int:
+    """How many bytes the configured files hold (0 for a config or file that cannot be read)."""
+    try:
+        parsed = parse_config(config)
+    except FilesConfigError:
+        return 0
+    total = 0
+    for entry in parsed.files:
+        try:
+            total += entry.resolved_path(parsed.base_dir).stat().st_size
+        except OSError:
+            continue
+    return total
+
+
 BatchEvent = tuple[str, str, Any]
 """("records", stream, [record data, ...]) | ("state", stream, state) | ("error", stream, message)."""
 

@@ -51,6 +51,7 @@ from sync.store.suggestions import (
 )
 from sync.store.types import (
     AuditEntry,
+    EncodedSourceRecordIn,
     GoldenRow,
     InteractionIndexIn,
     LinkIn,
@@ -79,6 +80,7 @@ __all__ = [
     "RunRow",
     "SourceKey",
     "SourceRecordIn",
+    "EncodedSourceRecordIn",
     "Store",
     "StoreError",
     "StoredCustomer",

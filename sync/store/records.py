@@ -25,6 +25,7 @@ from sync.store.models import (
     utcnow,
 )
 from sync.store.types import (
+    EncodedSourceRecordIn,
     InteractionIndexIn,
     QuarantineIn,
     QuarantineRow,
@@ -84,16 +85,19 @@ def _existing(session: Session, keys: Iterable[SourceKey]) -> dict[SourceKey, An
     return found
 
 
+Incoming = SourceRecordIn | EncodedSourceRecordIn
+
+
 def upsert_source_records(
-    session: Session, items: Sequence[SourceRecordIn], *, seen_at: datetime, pass_id: str | None
+    session: Session, items: Sequence[Incoming], *, seen_at: datetime, pass_id: str | None
 ) -> UpsertCounts:
     """Store a batch idempotently: new versions only where the content hash changed."""
-    latest: dict[SourceKey, SourceRecordIn] = {}
+    latest: dict[SourceKey, Incoming] = {}
     for item in items:  # a key repeated within the batch: the last one wins
         latest[item.key] = item
     existing = _existing(session, latest)
 
-    new_items: list[SourceRecordIn] = []
+    new_items: list[Incoming] = []
     updates: list[dict[str, Any]] = []
     versions: list[dict[str, Any]] = []
     unchanged_ids: list[int] = []
@@ -175,8 +179,14 @@ def _json_text(value: Any) -> str:
     return orjson.dumps(value).decode("utf-8")
 
 
+def _texts(item: Incoming) -> tuple[str, str]:
+    if type(item) is EncodedSourceRecordIn:
+        return item.raw_json, item.canonical_json
+    return _json_text(item.raw), _json_text(item.canonical)
+
+
 def _insert_new_sqlite(
-    session: Session, items: Sequence[SourceRecordIn], *, seen_at: datetime, pass_id: str | None
+    session: Session, items: Sequence[Incoming], *, seen_at: datetime, pass_id: str | None
 ) -> dict[SourceKey, int]:
     """INSERT the batch's new source records and their first versions; returns their ids by key."""
     dialect = session.get_bind().dialect
@@ -191,9 +201,9 @@ def _insert_new_sqlite(
     try:
         for part in chunks(items, _ROWS_PER_INSERT):
             params: list[Any] = []
-            texts: dict[SourceKey, tuple[SourceRecordIn, str, str]] = {}
+            texts: dict[SourceKey, tuple[Incoming, str, str]] = {}
             for item in part:
-                raw, canonical = _json_text(item.raw), _json_text(item.canonical)
+                raw, canonical = _texts(item)
                 texts[item.key] = (item, raw, canonical)
                 updated = stamp(item.source_updated_at) if stamp and item.source_updated_at else None
                 params.extend((item.source, item.stream, item.source_record_id, item.entity, 1, item.content_hash,
@@ -211,7 +221,7 @@ def _insert_new_sqlite(
     return pks
 
 
-def _version_row(pk: int, version: int, item: SourceRecordIn, at: datetime) -> dict[str, Any]:
+def _version_row(pk: int, version: int, item: Incoming, at: datetime) -> dict[str, Any]:
     return {"source_record_id": pk, "version": version, "content_hash": item.content_hash,
             "raw": item.raw, "canonical": item.canonical, "recorded_at": at}
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
+
+import orjson
 
 __all__ = [
     "AuditEntry",
+    "EncodedSourceRecordIn",
     "Entity",
     "GoldenRow",
     "InteractionIndexIn",
@@ -47,6 +50,36 @@ class SourceRecordIn:
     @property
     def key(self) -> SourceKey:
         return (self.source, self.stream, self.source_record_id)
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedSourceRecordIn:
+    """A SourceRecordIn whose raw and canonical are JSON text already: what a mapping process sends.
+
+    New records are written with the text as it is; ``raw`` and ``canonical`` decode it for
+    the rest (updates, PostgreSQL, the interaction index).
+    """
+
+    source: str
+    stream: str
+    source_record_id: str
+    entity: Entity
+    raw_json: str
+    canonical_json: str
+    content_hash: str
+    source_updated_at: datetime | None = None
+
+    @property
+    def key(self) -> SourceKey:
+        return (self.source, self.stream, self.source_record_id)
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        return cast(dict[str, Any], orjson.loads(self.raw_json))
+
+    @property
+    def canonical(self) -> dict[str, Any]:
+        return cast(dict[str, Any], orjson.loads(self.canonical_json))
 
 
 @dataclass(frozen=True)

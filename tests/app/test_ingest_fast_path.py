@@ -133,12 +133,13 @@ def _counts(report: IngestReport) -> dict[str, Any]:
             "problems": report.problems, "error": report.error}
 
 
-def _ingest(url: str, path: Path, mapping: dict[str, Any], *, batch: bool, every: int = 97) -> IngestReport:
+def _ingest(url: str, path: Path, mapping: dict[str, Any], *, batch: bool, every: int = 97,
+            parallel: bool | None = None) -> IngestReport:
     store = open_store(url)
     try:
         return ingest_source(store, source="people", connector="files",
                              config={"files": [{"path": str(path), "name": "rows"}], "checkpoint_every": every},
-                             mappings={"rows": MappingSpec.model_validate(mapping)}, batch=batch)
+                             mappings={"rows": MappingSpec.model_validate(mapping)}, batch=batch, parallel=parallel)
     finally:
         store.dispose()
 
@@ -162,9 +163,10 @@ def two_urls(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[s
                 conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.mark.parametrize("parallel", [False, True], ids=["one process", "mapping process"])
 @pytest.mark.parametrize("kind", ["bench", "wide"])
 def test_fast_path_lands_the_same_store_as_the_reference(two_urls: tuple[str, str], tmp_path: Path,
-                                                         kind: str) -> None:
+                                                         kind: str, parallel: bool) -> None:
     path = tmp_path / "rows.csv"
     if kind == "bench":
         bench.make_csv(path, 2500, seed=11)
@@ -174,12 +176,13 @@ def test_fast_path_lands_the_same_store_as_the_reference(two_urls: tuple[str, st
         mapping = WIDE_MAPPING
     reference_url, fast_url = two_urls
     reference = _ingest(reference_url, path, mapping, batch=False)
-    fast = _ingest(fast_url, path, mapping, batch=True)
+    fast = _ingest(fast_url, path, mapping, batch=True, parallel=parallel)
     assert _counts(fast) == _counts(reference)
     assert fast.total("new") > 0 and fast.total("quarantined") > 0
     assert _snapshot(fast_url) == _snapshot(reference_url)
 
-    again = _ingest(fast_url, path, mapping, batch=True)  # nothing changed: nothing new, nothing changed
+    # nothing changed: nothing new, nothing changed
+    again = _ingest(fast_url, path, mapping, batch=True, parallel=parallel)
     assert (again.total("new"), again.total("changed"), again.total("unchanged")) == (0, 0, fast.total("new"))
     assert again.total("quarantined") == fast.total("quarantined")
 
@@ -188,26 +191,28 @@ def test_fast_path_lands_the_same_store_as_the_reference(two_urls: tuple[str, st
     edited = [lines[0], *lines[1:6], lines[6].replace("@", "+changed@", 1), *lines[8:]]
     path.write_text("".join(edited), encoding="utf-8")
     reference2 = _ingest(reference_url, path, mapping, batch=False)
-    fast2 = _ingest(fast_url, path, mapping, batch=True)
+    fast2 = _ingest(fast_url, path, mapping, batch=True, parallel=parallel)
     assert _counts(fast2) == _counts(reference2)
     assert fast2.total("deleted") >= 1
     assert _snapshot(fast_url) == _snapshot(reference_url)
 
 
 def test_fast_path_reports_a_missing_file_like_the_reference(tmp_path: Path) -> None:
-    reports = [_ingest(f"sqlite:///{tmp_path / f'{batch}.db'}", tmp_path / "nope.csv", bench.MAPPING, batch=batch)
-               for batch in (False, True)]
+    reports = [_ingest(f"sqlite:///{tmp_path / f'{batch}{parallel}.db'}", tmp_path / "nope.csv", bench.MAPPING,
+                       batch=batch, parallel=parallel) for batch, parallel in ((False, None), (True, False), (True, True))]
     assert "file not found" in (reports[0].streams["rows"].error or "")
     assert _counts(reports[1]) == _counts(reports[0])
+    assert _counts(reports[2]) == _counts(reports[0])
 
 
 def test_fast_path_reports_a_missing_column_like_the_reference(tmp_path: Path) -> None:
     path = tmp_path / "rows.csv"
     path.write_text("Full Name,Phone\nAnna Smith,+1 212 736 4420\n", encoding="utf-8")
-    reports = [_ingest(f"sqlite:///{tmp_path / f'{batch}.db'}", path, bench.MAPPING, batch=batch)
-               for batch in (False, True)]
+    reports = [_ingest(f"sqlite:///{tmp_path / f'{batch}{parallel}.db'}", path, bench.MAPPING, batch=batch,
+                       parallel=parallel) for batch, parallel in ((False, None), (True, False), (True, True))]
     assert reports[0].streams["rows"].error and "'E-mail'" in reports[0].streams["rows"].error
     assert _counts(reports[1]) == _counts(reports[0])
+    assert _counts(reports[2]) == _counts(reports[0])
 
 
 # ---------------------------------------------------------------- phones: the plain-shape parser
@@ -335,7 +340,7 @@ import json
 store = open_store(sys.argv[1])
 ingest_source(store, source="people", connector="files",
               config={"files": [{"path": sys.argv[2], "name": "rows"}], "checkpoint_every": 200},
-              mappings={"rows": MappingSpec.model_validate(json.loads(sys.argv[3]))})
+              mappings={"rows": MappingSpec.model_validate(json.loads(sys.argv[3]))}, parallel=sys.argv[4] == "1")
 """
 
 
@@ -352,8 +357,25 @@ def _landed(db: Path) -> int:
         engine.dispose()
 
 
+def _processes_naming(text: str) -> list[int]:
+    """Pids of live processes whose command line contains ``text``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if text in cmdline and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
 @pytest.mark.slow
-def test_fast_path_killed_mid_ingest_then_rerun_equals_uninterrupted(tmp_path: Path) -> None:
+@pytest.mark.parametrize("parallel", [False, True], ids=["one process", "mapping process"])
+def test_fast_path_killed_mid_ingest_then_rerun_equals_uninterrupted(tmp_path: Path, parallel: bool) -> None:
     import os
     import signal
     import subprocess
@@ -367,13 +389,19 @@ def test_fast_path_killed_mid_ingest_then_rerun_equals_uninterrupted(tmp_path: P
 
     db = tmp_path / "crashed.db"
     process = subprocess.Popen([sys.executable, "-c", _INGEST_SCRIPT, f"sqlite:///{db}", str(path),
-                                json.dumps(bench.MAPPING)], cwd=Path(__file__).resolve().parents[2])
+                                json.dumps(bench.MAPPING), "1" if parallel else "0"],
+                               cwd=Path(__file__).resolve().parents[2])
     deadline = time.monotonic() + 240
     while _landed(db) < 1000 and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.02)
     assert process.poll() is None, "ingest finished before it could be killed; make the input bigger"
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
+    # the mapping process notices at its next send that nobody reads, and stops
+    deadline = time.monotonic() + 60
+    while _processes_naming(str(db)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _processes_naming(str(db)), "the orphaned mapping process is still running"
     partial = _landed(db)
     assert 0 < partial < 38_000, partial
 
