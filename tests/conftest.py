@@ -4,8 +4,8 @@ PostgreSQL tests run when CRMSYNC_TEST_DATABASE_URL names a server (any database
 each test gets its own new database there). Without it they are skipped, except on CI
 (CI=true), where a missing PostgreSQL is a failure rather than a silent skip.
 
-The suite runs in a few pytest-xdist worker processes (`-n` in pyproject's addopts; `-n 0`
-runs it in one process). Everything a worker shares with the machine is its own: temporary
+The whole suite runs in a few pytest-xdist worker processes (`-n auto` in pyproject's addopts,
+resolved below; `-n 0` runs it in one process). Everything a worker shares with the machine is its own: temporary
 folders (pytest's), free ports (emulators and servers bind port 0), PostgreSQL databases
 (a new one per test), tmux session names (by pid) and PREFECT_HOME (set below).
 """
@@ -29,7 +29,20 @@ PG_ENV = "CRMSYNC_TEST_DATABASE_URL"
 START_POSTGRES = ("start it with `pg_ctlcluster --skip-systemctl-redirect "
                   "$(ls /etc/postgresql) main start` (or your service manager), "
                   f"or point {PG_ENV} at a running server")
+SUITE_WORKERS = 3  # most slow tests wait on subprocesses and servers; the machine has 2 cores
 _PREFECT_HOME = pytest.StashKey[tuple[str | None, str]]()  # (the caller's PREFECT_HOME, this process's)
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """Workers for `-n auto` (in addopts): three for the whole suite, none for chosen paths.
+
+    A worker costs a few seconds and CPU to start, more than most single files take;
+    PYTEST_XDIST_AUTO_NUM_WORKERS overrides, `-n N` on the command line too.
+    """
+    chosen = os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS", "").strip()
+    if chosen:
+        return int(chosen)
+    return SUITE_WORKERS if config.args_source == pytest.Config.ArgsSource.TESTPATHS else 0
 
 
 def pytest_configure(config: pytest.Config) -> None:
