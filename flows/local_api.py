@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -62,17 +62,22 @@ class LocalApi:
     started_at: str
     idle_minutes: float
     started_now: bool = False
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False, compare=False)
 
     def state(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if k != "started_now"}
+        return {"api_url": self.api_url, "pid": self.pid, "port": self.port, "started_at": self.started_at,
+                "idle_minutes": self.idle_minutes}
 
     def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
         """Block until /health answers; RuntimeError when the server dies or takes too long."""
         deadline = time.monotonic() + timeout
         while not healthy(self.api_url):
-            if not _is_server(self.pid):
-                raise RuntimeError(f"the local Prefect API exited while starting; see {prefect_home() / LOG_FILE}, "
-                                   "or set PREFECT_API_URL to a running server (`prefect server start`)")
+            code = self.process.poll() if self.process is not None else None
+            if code is not None or (self.process is None and not _is_server(self.pid)):
+                how = f" with code {code}" if code is not None else ""
+                raise RuntimeError(f"the local Prefect API exited{how} while starting; see "
+                                   f"{prefect_home() / LOG_FILE}, or set PREFECT_API_URL to a running server "
+                                   "(`prefect server start`)")
             if time.monotonic() > deadline:
                 _terminate(self.pid)
                 raise RuntimeError(f"the local Prefect API did not answer within {timeout:.0f} s; see "
@@ -161,7 +166,8 @@ def _start(home: Path, idle: float) -> LocalApi:
              "--idle-minutes", f"{idle:g}"],
             env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
     api = LocalApi(api_url=f"http://127.0.0.1:{port}/api", pid=process.pid, port=port,
-                   started_at=datetime.now(UTC).isoformat(timespec="seconds"), idle_minutes=idle, started_now=True)
+                   started_at=datetime.now(UTC).isoformat(timespec="seconds"), idle_minutes=idle, started_now=True,
+                   process=process)
     tmp = home / f"{STATE_FILE}.tmp"
     tmp.write_text(json.dumps(api.state()), encoding="utf-8")
     tmp.replace(home / STATE_FILE)
@@ -220,8 +226,11 @@ def _serve(port: int, state: Path, idle: float) -> None:
                                            lifespan="on", timeout_graceful_shutdown=5))
 
     def watchdog() -> None:
+        while not server.started and not server.should_exit:  # idle time counts from when it answers
+            time.sleep(0.1)
+        last_request[0] = time.monotonic()
         while not server.should_exit:
-            time.sleep(5)
+            time.sleep(min(5.0, idle * 20) if idle else 5.0)
             current = read_state(state.parent)
             if current is None or current.pid != os.getpid():
                 print(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} state file no longer names this server; stopping",
