@@ -8,13 +8,14 @@ from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from crmsync.config import Project, load_project
-from flows.base import crmsync_flow
+from flows.base import LazyFlows, crmsync_flow
 from flows.orchestration import (
     FAILURE_HOOKS,
     account_slot,
@@ -32,7 +33,7 @@ from sync.push.apply import PushReport
 from sync.runs import reap_stale_runs, recorded_run, running_runs
 from sync.store import Store, open_store
 
-__all__ = ["PipelineReport", "ingest_flow", "match_flow", "pipeline_flow", "progress_sink"]
+__all__ = ["PipelineReport", "ingest_flow", "match_flow", "pipeline_flow", "progress_sink"]  # noqa: F822 - two are lazy
 
 # The CLI sets this to draw progress bars; flows only pass it through.
 progress_sink: ContextVar[Progress | None] = ContextVar("crmsync_progress", default=None)
@@ -216,8 +217,11 @@ def pipeline_flow(config_path: str) -> PipelineReport:
     return report
 
 
-@crmsync_flow(name="crmsync-ingest", on_failure=FAILURE_HOOKS, on_crashed=FAILURE_HOOKS)
-def ingest_flow(config_path: str, source_name: str) -> IngestReport:
+_lazy = LazyFlows()
+
+
+@_lazy.flow("ingest_flow", name="crmsync-ingest", on_failure=FAILURE_HOOKS, on_crashed=FAILURE_HOOKS)
+def _ingest_flow(config_path: str, source_name: str) -> IngestReport:
     """Ingest one source."""
     project, store = _open(config_path)
     try:
@@ -231,8 +235,8 @@ def ingest_flow(config_path: str, source_name: str) -> IngestReport:
     return report
 
 
-@crmsync_flow(name="crmsync-match", on_failure=FAILURE_HOOKS, on_crashed=FAILURE_HOOKS)
-def match_flow(config_path: str) -> MatchReport:
+@_lazy.flow("match_flow", name="crmsync-match", on_failure=FAILURE_HOOKS, on_crashed=FAILURE_HOOKS)
+def _match_flow(config_path: str) -> MatchReport:
     """Match all live records into golden records."""
     project, store = _open(config_path)
     try:
@@ -241,3 +245,8 @@ def match_flow(config_path: str) -> MatchReport:
         store.dispose()
     publish_summary(project.name, "match", summary_rows(match=report))
     return report
+
+
+def __getattr__(name: str) -> Any:
+    """The flows built on first use (see LazyFlows)."""
+    return _lazy.attribute(__name__, name)

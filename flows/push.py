@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from crmsync.config import ConfigError, DestinationConfig, Project, load_project
-from flows.base import crmsync_flow
+from flows.base import LazyFlows
 from flows.orchestration import FAILURE_HOOKS, account_slot, destination_limit, notify_failure, stage_options
 from flows.summary import publish_summary, summary_rows
 from mappings import MappingError
@@ -18,7 +19,7 @@ from sync.push.apply import PushReport
 from sync.push.run import push_destination
 from sync.store import Store, open_store
 
-__all__ = ["destination_config", "push_flow", "push_task"]
+__all__ = ["destination_config", "push_flow", "push_task"]  # noqa: F822 - push_flow is lazy
 
 
 def destination_config(project: Project, name: str) -> DestinationConfig:
@@ -44,8 +45,11 @@ def push_task(project: Project, store: Store, destination_name: str) -> tuple[Pu
     return report, time.perf_counter() - started
 
 
-@crmsync_flow(name="crmsync-push", on_failure=FAILURE_HOOKS, on_crashed=FAILURE_HOOKS)
-def push_flow(config_path: str, destination_name: str) -> PushReport:
+_lazy = LazyFlows()
+
+
+@_lazy.flow("push_flow", name="crmsync-push", on_failure=FAILURE_HOOKS, on_crashed=FAILURE_HOOKS)
+def _push_flow(config_path: str, destination_name: str) -> PushReport:
     """Plan and apply one destination."""
     project = load_project(Path(config_path))
     store = open_store(project.database_url())
@@ -58,3 +62,8 @@ def push_flow(config_path: str, destination_name: str) -> PushReport:
         notify_failure(project, "crmsync-push", "Failed", f"destination {destination_name}: {report.error}",
                        [f"destination {destination_name}"])
     return report
+
+
+def __getattr__(name: str) -> Any:
+    """The flows built on first use (see LazyFlows)."""
+    return _lazy.attribute(__name__, name)
