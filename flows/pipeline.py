@@ -167,9 +167,10 @@ def _pipeline_running(project: Project, store: Store, config_path: str, own_flow
 
 def _stages(project: Project, store: Store, report: PipelineReport) -> None:
     options = stage_options(project)
+    ingest_with_options = ingest_task.with_options(**options)  # once: each copy builds a new Task (~8 ms)
     for source in project.sources:
         if source.enabled:
-            ingest, seconds = ingest_task.with_options(**options)(project, store, source.name)
+            ingest, seconds = ingest_with_options(project, store, source.name)
             report.ingest.append(ingest)
             report.stage_seconds[f"ingest:{source.name}"] = seconds
     report.match, report.stage_seconds["match"] = match_task.with_options(**options)(project, store)
