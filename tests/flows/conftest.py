@@ -1,4 +1,4 @@
-"""Fixtures for the Prefect flows: one real Prefect server per session and a webhook receiver."""
+"""Fixtures for the Prefect flows: the suite's Prefect server, a webhook receiver and an SMTP inbox."""
 
 from __future__ import annotations
 
@@ -10,13 +10,9 @@ from tests.flows.helpers import Receiver, SmtpInbox
 
 
 @pytest.fixture(scope="session")
-def prefect_api() -> Iterator[str]:
-    """One real Prefect server (temporary database) for every in-process flow run of the session."""
-    from prefect.settings import PREFECT_API_URL
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        yield str(PREFECT_API_URL.value())
+def prefect_api(prefect_harness: str) -> str:
+    """The suite's one real Prefect server (tests/conftest.py), by the name these tests use."""
+    return prefect_harness
 
 
 @pytest.fixture
