@@ -19,6 +19,7 @@ __all__ = [
     "InteractionKind",
     "SourceRef",
     "content_hash",
+    "hash_and_json",
     "plain_content_hash",
 ]
 
@@ -136,3 +137,24 @@ def plain_content_hash(payload: Any) -> str:
         return hashlib.sha256(orjson.dumps(payload, default=_refuse, option=_ORJSON_OPTIONS)).hexdigest()
     except TypeError:  # datetimes, enums, non-str keys, ints beyond 64 bits
         return content_hash(payload)
+
+
+_OPEN = b'{"canonical":'
+_MIDDLE = b',"raw":'
+
+
+def hash_and_json(raw: dict[str, Any], canonical: dict[str, Any]) -> tuple[str, str]:
+    """content_hash({"raw": raw, "canonical": canonical}) and the canonical record as JSON text, together.
+
+    The hash's JSON is the two parts' sorted compact JSON side by side, so the canonical part
+    is serialised once for both (the stored text then has its keys sorted: the same data).
+    Values that plain_content_hash leaves to content_hash take the same way here.
+    """
+    try:
+        canonical_json = orjson.dumps(canonical, default=_refuse, option=_ORJSON_OPTIONS)
+        raw_json = orjson.dumps(raw, default=_refuse, option=_ORJSON_OPTIONS)
+    except TypeError:
+        return (content_hash({"raw": raw, "canonical": canonical}),
+                json.dumps(canonical, ensure_ascii=False, default=str))
+    digest = hashlib.sha256(b"".join((_OPEN, canonical_json, _MIDDLE, raw_json, b"}"))).hexdigest()
+    return digest, canonical_json.decode("utf-8")

@@ -130,8 +130,9 @@ def _prefix_pattern(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
 
-_TYPE_DESCS = ("premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan",
-               "voicemail", "fixed_line", "mobile")
+# the commonest types first: _has_type only asks whether any of them fits
+_TYPE_DESCS = ("mobile", "fixed_line", "premium_rate", "toll_free", "shared_cost", "voip", "personal_number",
+               "pager", "uan", "voicemail")
 _Desc = tuple[frozenset[int], re.Pattern[str]]
 
 

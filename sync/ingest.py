@@ -29,7 +29,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from connectors.registry import load_connector
 from mappings import MappingSpec, SourceRef, content_hash, map_row
 from mappings.apply import RowMapper
-from mappings.canonical import plain_content_hash
+from mappings.canonical import hash_and_json
 from sync.redaction import redact
 from sync.store import (
     EncodedSourceRecordIn,
@@ -190,7 +190,7 @@ class _Ingest:
 
     def _flush(self, stream: str, buffer: _StreamBuffer, state: dict[str, Any] | None) -> None:
         pass_id = (state or {}).get("pass_id") or (buffer.rows[0].get("_pass") if buffer.rows else None)
-        records: list[SourceRecordIn] = []
+        records: list[SourceRecordIn | EncodedSourceRecordIn] = []
         bad: list[QuarantineIn] = []
         started = time.perf_counter()
         if buffer.mapper is not None:
@@ -233,7 +233,7 @@ class _Ingest:
             self.progress(stream, batch.rows)
 
     def _map(self, stream: str, buffer: _StreamBuffer, data: dict[str, Any],
-             records: list[SourceRecordIn], bad: list[QuarantineIn]) -> None:
+             records: list[SourceRecordIn | EncodedSourceRecordIn], bad: list[QuarantineIn]) -> None:
         columns = _columns(data)
         where = _where(data, stream)
         file = data.get("_file")
@@ -265,7 +265,7 @@ class _Ingest:
         ))
 
     def _map_fast(self, stream: str, mapper: RowMapper, data: dict[str, Any],
-                  records: list[SourceRecordIn], bad: list[QuarantineIn]) -> None:
+                  records: list[SourceRecordIn | EncodedSourceRecordIn], bad: list[QuarantineIn]) -> None:
         """_map with the memoised mapper: the same records, hashes, quarantine rows and notes."""
         if data.get("_error"):
             self._map(stream, self.buffers[stream], data, records, bad)
@@ -286,14 +286,14 @@ class _Ingest:
             self.report.note(f"{_where(data, stream)}: {reason}")
             return
         canonical = result.canonical
-        payload = {"raw": columns, "canonical": canonical}
-        plain = result.updated_at is None and all(v is None or type(v) is str for v in columns.values())
-        records.append(SourceRecordIn(
-            source=self.source, stream=stream, source_record_id=record_id, entity=mapper.spec.entity,
-            raw={**columns, "_file": file, "_row": data.get("_row")}, canonical=canonical,
-            content_hash=plain_content_hash(payload) if plain else content_hash(payload),
-            source_updated_at=result.updated_at,
-        ))
+        if result.updated_at is None and all(v is None or type(v) is str for v in columns.values()):
+            digest, canonical_json = hash_and_json(columns, canonical)
+        else:  # numbers (JSON sources) and timestamps: json.dumps decides how they are hashed
+            digest = content_hash({"raw": columns, "canonical": canonical})
+            canonical_json = orjson.dumps(canonical).decode("utf-8")
+        raw_json = orjson.dumps({**columns, "_file": file, "_row": data.get("_row")}).decode("utf-8")
+        records.append(EncodedSourceRecordIn(self.source, stream, record_id, mapper.spec.entity, raw_json,
+                                             canonical_json, digest, result.updated_at))
 
 
 def _interaction_index(records: Sequence[SourceRecordIn | EncodedSourceRecordIn],
@@ -451,8 +451,10 @@ _EncodedBatch = tuple[str, str, list[tuple[Any, ...]], list[QuarantineIn], list[
 
 def _encode(batch: _Batch) -> _EncodedBatch:
     """The batch as plain tuples and JSON text: a tenth of the cost of pickling the records' dicts."""
-    rows = [(r.stream, r.source_record_id, r.entity, orjson.dumps(r.raw).decode(),
-             orjson.dumps(r.canonical).decode(), r.content_hash, r.source_updated_at) for r in batch.records]
+    rows = [(r.stream, r.source_record_id, r.entity, r.raw_json, r.canonical_json, r.content_hash,
+             r.source_updated_at) if type(r) is EncodedSourceRecordIn else
+            (r.stream, r.source_record_id, r.entity, orjson.dumps(r.raw).decode(), orjson.dumps(r.canonical).decode(),
+             r.content_hash, r.source_updated_at) for r in batch.records]
     return (batch.stream, batch.entity, rows, batch.bad, batch.deleted, batch.state, batch.pass_id, batch.rows)
 
 

@@ -167,6 +167,7 @@ _NEW_COLUMNS = ("source", "stream", "source_record_id", "entity", "version", "co
                 "source_updated_at", "first_seen_at", "last_seen_at", "last_seen_pass", "deleted", "deleted_at")
 _VERSION_COLUMNS = ("source_record_id", "version", "content_hash", "raw", "canonical", "recorded_at")
 _ROWS_PER_INSERT = 1000  # 14 parameters a row: well under SQLite's 32766 variables
+_BULK_CACHE = "PRAGMA cache_size=-65536"  # KiB: 64 MB for this connection
 
 
 def _insert_sql(table: str, columns: Sequence[str], rows: int, returning: str = "") -> str:
@@ -196,6 +197,9 @@ def _insert_new_sqlite(
     false = columns.deleted.type.dialect_impl(dialect).bind_processor(dialect)
     no = false(False) if false else False
     cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    # SQLite's default page cache is 2 MB: a bulk load into a big store then re-reads and rewrites
+    # the same index pages (record ids are hashes, so inserts land all over the unique index)
+    cursor.execute(_BULK_CACHE)
     pks: dict[SourceKey, int] = {}
     versions: list[tuple[Any, ...]] = []
     try:

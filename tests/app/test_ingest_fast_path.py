@@ -25,7 +25,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from mappings import MappingSpec
-from mappings.canonical import content_hash, plain_content_hash
+from mappings.canonical import content_hash, hash_and_json, plain_content_hash
 from mappings.transforms import TransformError, _fast_e164, _is_valid, normalize_phone
 from sync.ingest import IngestReport, ingest_source
 from sync.store import open_store
@@ -322,11 +322,21 @@ def test_plain_content_hash_is_content_hash(payload: Any) -> None:
     assert plain_content_hash(payload) == content_hash(payload)
 
 
+@settings(max_examples=1000, deadline=None)
+@given(st.dictionaries(st.text(max_size=8), _plain_json, max_size=6),
+       st.dictionaries(st.text(max_size=8), _plain_json, max_size=6))
+def test_hash_and_json_is_content_hash_and_the_canonical_json(raw: dict[str, Any], canonical: dict[str, Any]) -> None:
+    digest, text = hash_and_json(raw, canonical)
+    assert digest == content_hash({"raw": raw, "canonical": canonical})
+    assert json.loads(text) == canonical
+
+
 def test_plain_content_hash_falls_back_for_what_orjson_writes_differently() -> None:
     from datetime import UTC, datetime
 
     for payload in ({"at": datetime(2024, 1, 2, tzinfo=UTC)}, {1: "int key"}, {"big": 2**80}):
         assert plain_content_hash(payload) == content_hash(payload)
+        assert hash_and_json({"x": "y"}, payload)[0] == content_hash({"raw": {"x": "y"}, "canonical": payload})
 
 
 # ---------------------------------------------------------------- crash safety of the fast path

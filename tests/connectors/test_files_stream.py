@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
 import tracemalloc
 from pathlib import Path
 
@@ -12,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from connectors.files import FileReadError, iter_table, read_table
+from connectors.files.records import RecordIds
 
 _CELLS = st.one_of(st.text(max_size=10), st.sampled_from(["", " ", "  x ", "a\nb", 'say "hi"', "1,5", "Имя",
                                                              "2024-01-02", "42", "TRUE", "\ufeff", "x\r\ny"]))
@@ -147,3 +150,14 @@ def test_streaming_memory_does_not_grow_with_the_file(tmp_path: Path) -> None:
     streamed, held = peak(stream_it), peak(whole)
     assert streamed < held / 5, (streamed, held)
     assert streamed < 8 * 2**20
+
+
+@given(st.lists(st.lists(st.one_of(st.none(), st.text(max_size=12)), max_size=6), max_size=20))
+@settings(max_examples=300, deadline=None)
+def test_record_ids_hash_the_values_as_json_dumps_writes_them(rows: list[list[str | None]]) -> None:
+    ids = RecordIds(columns=[f"c{i}" for i in range(6)])
+    seen: dict[str, int] = {}
+    for values in rows:
+        base = "h:" + hashlib.sha256(json.dumps(values, ensure_ascii=False).encode("utf-8")).hexdigest()[:16]
+        seen[base] = seen.get(base, 0) + 1
+        assert ids.good(values) == (base if seen[base] == 1 else f"{base}#{seen[base]}")
