@@ -44,7 +44,13 @@ def _profile_api_url() -> str | None:
 
 
 def configured_api_url() -> str | None:
-    """PREFECT_API_URL from the environment or the active Prefect profile (read without importing Prefect)."""
+    """PREFECT_API_URL from the environment or the active Prefect profile (read without importing Prefect),
+    or from Prefect's settings when Prefect is already loaded (a test harness, `temporary_settings`)."""
+    if "prefect.settings" in sys.modules:
+        from prefect.settings import PREFECT_API_URL
+
+        if PREFECT_API_URL.value():
+            return str(PREFECT_API_URL.value())
     return os.environ.get("PREFECT_API_URL") or _profile_api_url()
 
 
@@ -131,6 +137,9 @@ def local_api() -> LocalApi | None:
 
 def start_for_command(argv: list[str]) -> LocalApi | None:
     """At CLI start-up, before the heavy imports: find or start the local API when the verb runs flows."""
+    program = Path(argv[0]) if argv else Path()
+    if program.name != "crmsync" and (program.name, program.parent.name) != ("__main__.py", "crmsync"):
+        return None  # imported by something else (pytest, a script): its arguments are not our verbs
     words = [a for a in argv[1:] if not a.startswith("-")]
     if not words or words[0] not in PREFECT_VERBS or {"--help", "-h"} & set(argv):
         return None
