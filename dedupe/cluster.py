@@ -137,14 +137,21 @@ def _average_linkage_split(roots: np.ndarray, a: np.ndarray, b: np.ndarray, link
     big = np.flatnonzero(sizes >= 3)
     if len(big) == 0:
         return roots
-    in_big = np.isin(roots[a], big) & (roots[a] == roots[b])
-    edges: dict[int, list[tuple[int, int, float]]] = defaultdict(list)
-    for x, y, p in zip(a[in_big].tolist(), b[in_big].tolist(), linkage[in_big].tolist(), strict=True):
-        edges[int(roots[x])].append((x, y, p))
+    # members and inner edges of every big component, grouped by sorting (not a scan per component)
+    records = np.flatnonzero(sizes[roots] >= 3)
+    records = records[np.argsort(roots[records], kind="stable")]
+    record_bounds = np.searchsorted(roots[records], big)
+    inner = np.flatnonzero((roots[a] == roots[b]) & (sizes[roots[a]] >= 3))
+    inner = inner[np.argsort(roots[a[inner]], kind="stable")]
+    edge_bounds = np.searchsorted(roots[a[inner]], big)
+    ends = np.r_[record_bounds[1:], len(records)]
+    edge_ends = np.r_[edge_bounds[1:], len(inner)]
     result = roots.copy()
-    for root in big.tolist():
-        members = np.flatnonzero(roots == root).tolist()
-        groups = _agglomerate(members, edges.get(root, []), threshold, forest)
+    for k in range(len(big)):
+        members = records[record_bounds[k]:ends[k]].tolist()
+        rows = inner[edge_bounds[k]:edge_ends[k]]
+        edges = list(zip(a[rows].tolist(), b[rows].tolist(), linkage[rows].tolist(), strict=True))
+        groups = _agglomerate(members, edges, threshold, forest)
         if len(groups) > 1:
             refused["chain split"] = refused.get("chain split", 0) + len(groups) - 1
             for group in groups[1:]:
