@@ -38,10 +38,11 @@ def _held(table: FeatureTable, comparison: Comparison, counts: dict, a: np.ndarr
     frequency = counts[comparison.name]
     column = table.identifiers[comparison.column] if comparison.name.startswith("id:") \
         else getattr(table, comparison.column)
-    if len(a) * 4 <= len(table):  # few pairs (incremental matching): look them up one by one
+    key = f"held:{comparison.name}:{len(table)}"  # stale once the table grows (incremental matching)
+    if key not in counts and len(a) * 4 <= len(table) and not counts.get("bulk"):
+        # few pairs against a big table (incremental matching): look them up one by one
         values = exact_values(table, comparison, a, b)
         return np.asarray([frequency.get(v, 1) for v in values], dtype=np.float64)
-    key = f"held:{comparison.name}:{len(table)}"  # stale once the table grows (incremental matching)
     if key not in counts:  # each record's (first) value looked up once
         firsts = ((v[0] if v else "") if isinstance(v, tuple) else v for v in column)
         counts[key] = np.fromiter((frequency.get(v, 1) for v in firsts), dtype=np.float64, count=len(table))
@@ -202,7 +203,7 @@ class ProbabilisticMatcher:
                            if c.name not in blocked and not (key == "identifiers" and c.name.startswith("id:"))]
                 sessions[key] = (levels[rows], include)
             self.model = train_em(sessions, comparisons, u)
-        tf_cache: dict = {}
+        tf_cache: dict = {"bulk": True}  # every pair is scored: per-record lookups, whatever a chunk holds
         evidence = np.zeros(len(a), dtype=np.float32)
         for start in range(0, len(a), _BITS_CHUNK):
             rows = slice(start, start + _BITS_CHUNK)
@@ -256,8 +257,8 @@ class ProbabilisticMatcher:
                 counts["name"] = whole_name_counts(table)
             frequency = counts["name"]
             rows = np.flatnonzero(both_names)
-            if len(rows) * 4 > n:  # many pairs: look each record's name up once
-                key = f"held:name:{len(table)}"
+            key = f"held:name:{len(table)}"
+            if key in counts or len(rows) * 4 > n or counts.get("bulk"):  # many pairs: each record's name once
                 if key not in counts:
                     counts[key] = np.fromiter((frequency.get(v, 1) for v in table.name_tokens),
                                               dtype=np.float64, count=len(table))
