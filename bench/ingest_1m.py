@@ -10,7 +10,7 @@ six countries, e-mails, companies, cities and a country column; about 5% of the 
 Each ingest runs in a fresh subprocess through `sync.ingest.ingest_source`, the function `crmsync
 ingest` calls, so its peak RSS is its own. `fast` is the product's default path (file batches,
 memoised column mapping, bulk writes; a file this big is read and mapped in a forked process while
-the main one writes); `serial` is the same path in one process; `reference` is the Airbyte-message,
+the main one writes, from 4 MB of input); `serial` is the same path in one process; `reference` is the Airbyte-message,
 row-at-a-time path it must equal (`both` = reference and fast, `all` = the three). CPU seconds
 include the mapping process's. Reported: rows/s, peak RSS, seconds in reading, mapping and writing, and a re-run
 over the unchanged file (which must find 0 new and 0 changed).

@@ -15,6 +15,7 @@ import gc
 import logging
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -336,7 +337,7 @@ def ingest_source(
     mapped with a memoised RowMapper; ``batch=False`` forces the reference path, Airbyte messages
     mapped row by row with map_row, which must land exactly the same store. ``parallel`` reads
     and maps such a source in a forked process while this one writes (None: when there are two
-    cores and the input is big, see _worth_a_worker).
+    cores, the input is big and this process runs no other thread; see _worth_a_worker).
     """
     started = time.perf_counter()
     module = load_connector(connector)
@@ -371,13 +372,17 @@ def ingest_source(
 
 # ---------------------------------------------------------------- reading and mapping in a second process
 
-_WORKER_FROM_BYTES = 8 * 2**20  # below this a file is read in well under a second: not worth a fork
+_WORKER_FROM_BYTES = 4 * 2**20  # about 50,000 rows: below, the fork and its start cost more than they save
 
 
 def _worth_a_worker(module: Any, config: dict[str, Any], parallel: bool | None) -> bool:
     if parallel is not None:
         return parallel and "fork" in multiprocessing.get_all_start_methods()
     if (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return False
+    if threading.active_count() > 1:
+        # a lock another thread holds at the fork stays locked in the child for ever (Prefect's
+        # workers and log handlers run threads): only a single-threaded process forks on its own
         return False
     size = getattr(module, "input_bytes", None)
     return size is not None and size(config) >= _WORKER_FROM_BYTES
