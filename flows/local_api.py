@@ -61,12 +61,13 @@ class LocalApi:
     port: int
     started_at: str
     idle_minutes: float
+    prefect_version: str | None = None  # a server from before an upgrade of Prefect is replaced
     started_now: bool = False
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False, compare=False)
 
     def state(self) -> dict[str, Any]:
         return {"api_url": self.api_url, "pid": self.pid, "port": self.port, "started_at": self.started_at,
-                "idle_minutes": self.idle_minutes}
+                "idle_minutes": self.idle_minutes, "prefect_version": self.prefect_version}
 
     def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
         """Block until /health answers; RuntimeError when the server dies or takes too long."""
@@ -129,7 +130,8 @@ def read_state(home: Path | None = None) -> LocalApi | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         return LocalApi(api_url=str(data["api_url"]), pid=int(data["pid"]), port=int(data["port"]),
-                        started_at=str(data["started_at"]), idle_minutes=float(data["idle_minutes"]))
+                        started_at=str(data["started_at"]), idle_minutes=float(data["idle_minutes"]),
+                        prefect_version=data.get("prefect_version"))
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -156,7 +158,7 @@ def _start(home: Path, idle: float) -> LocalApi:
     port = _free_port()
     env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_UI_ENABLED": "0",
            "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT__SERVER_EPHEMERAL": "1",
-           "PREFECT__SERVER_FINAL": "1"}
+           "PREFECT__SERVER_FINAL": "1", "PREFECT_SERVER_API_CSRF_PROTECTION_ENABLED": "false"}
     env.pop("PREFECT_API_URL", None)
     root = str(Path(__file__).resolve().parents[1])
     env["PYTHONPATH"] = os.pathsep.join([root, *filter(None, [env.get("PYTHONPATH")])])
@@ -166,12 +168,26 @@ def _start(home: Path, idle: float) -> LocalApi:
              "--idle-minutes", f"{idle:g}"],
             env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
     api = LocalApi(api_url=f"http://127.0.0.1:{port}/api", pid=process.pid, port=port,
-                   started_at=datetime.now(UTC).isoformat(timespec="seconds"), idle_minutes=idle, started_now=True,
-                   process=process)
+                   started_at=datetime.now(UTC).isoformat(timespec="seconds"), idle_minutes=idle,
+                   prefect_version=installed_prefect(), started_now=True, process=process)
     tmp = home / f"{STATE_FILE}.tmp"
     tmp.write_text(json.dumps(api.state()), encoding="utf-8")
     tmp.replace(home / STATE_FILE)
     return api
+
+
+def installed_prefect() -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("prefect")
+    except PackageNotFoundError:
+        return None
+
+
+def _usable(api: LocalApi | None, timeout: float) -> bool:
+    return (api is not None and api.prefect_version == installed_prefect() and _is_server(api.pid)
+            and healthy(api.api_url, timeout=timeout))
 
 
 def ensure_local_api(home: Path | None = None) -> LocalApi:
@@ -181,9 +197,13 @@ def ensure_local_api(home: Path | None = None) -> LocalApi:
     """
     home = home or prefect_home()
     current = read_state(home)
-    if current is None or not _is_server(current.pid) or not healthy(current.api_url, timeout=1.0):
+    if not _usable(current, timeout=1.0):
         with _locked(home):
             current = read_state(home)
+            if current is not None and current.prefect_version != installed_prefect():  # Prefect was upgraded
+                if _is_server(current.pid):
+                    _terminate(current.pid)
+                current = None
             if current is not None and _is_server(current.pid):
                 try:  # alive: maybe still starting (another command started it a moment ago)
                     current.wait_ready(timeout=START_TIMEOUT)
