@@ -17,6 +17,8 @@ import numpy as np
 
 __all__ = ["ClusterResult", "SuggestedPair", "cluster_pairs"]
 
+_CHUNK = 2_000_000  # pairs gathered at a time when looking for the edges inside components (bounds temporaries)
+
 
 @dataclass(frozen=True)
 class SuggestedPair:
@@ -141,7 +143,9 @@ def _average_linkage_split(roots: np.ndarray, a: np.ndarray, b: np.ndarray, link
     records = np.flatnonzero(sizes[roots] >= 3)
     records = records[np.argsort(roots[records], kind="stable")]
     record_bounds = np.searchsorted(roots[records], big)
-    inner = np.flatnonzero((roots[a] == roots[b]) & (sizes[roots[a]] >= 3))
+    inner = np.concatenate([np.flatnonzero((roots[a[s:s + _CHUNK]] == roots[b[s:s + _CHUNK]])
+                                           & (sizes[roots[a[s:s + _CHUNK]]] >= 3)) + s
+                            for s in range(0, len(a), _CHUNK)] or [np.zeros(0, dtype=np.int64)])
     inner = inner[np.argsort(roots[a[inner]], kind="stable")]
     edge_bounds = np.searchsorted(roots[a[inner]], big)
     ends = np.r_[record_bounds[1:], len(records)]
