@@ -287,7 +287,10 @@ def candidate_pairs(table: FeatureTable, keys: Sequence[str], max_block: int = 1
     if not chunks:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, report
-    codes = _unique_sorted(np.concatenate(chunks))
-    del chunks
+    codes = np.concatenate(chunks)
+    chunks.clear()  # before the sort: the per-key arrays and their concatenation are each pairs-sized
+    codes = _unique_sorted(codes)
     report.pairs = len(codes)
-    return codes // n, codes % n, report
+    # record indexes fit in 32 bits: half the memory of the pair arrays the whole run keeps
+    kind = np.int32 if n < 2**31 else np.int64
+    return (codes // n).astype(kind), (codes % n).astype(kind), report

@@ -194,7 +194,7 @@ class ProbabilisticMatcher:
         mark = time.perf_counter()
         if self.model is None or self.model.comparisons != [c.name for c in comparisons]:
             u = estimate_u(table, comparisons, sample=s.u_sample)
-            codes = a * len(table) + b  # sorted: candidate_pairs returns them in code order
+            codes = a.astype(np.int64) * len(table) + b  # sorted: candidate_pairs returns them in code order
             sessions = {}
             for key, sample in blocking.samples.items():
                 rows = np.searchsorted(codes, sample)
@@ -276,7 +276,7 @@ class ProbabilisticMatcher:
                     ) -> Resolution:
         comparisons = self.active_comparisons(table)
         n = max(len(table), 1)
-        codes = scored.a * n + scored.b  # sorted: candidate pairs come in code order
+        codes = scored.a.astype(np.int64) * n + scored.b  # sorted: candidate pairs come in code order
         wanted = [(i, partner) for i, (partner, _) in result.best_edge.items()] if explain else []
         wanted += [(s.record_a, s.record_b) for s in result.suggestions]
         asked = np.asarray([min(x, y) * n + max(x, y) for x, y in wanted], dtype=np.int64)
