@@ -30,6 +30,9 @@ START_POSTGRES = ("start it with `pg_ctlcluster --skip-systemctl-redirect "
                   "$(ls /etc/postgresql) main start` (or your service manager), "
                   f"or point {PG_ENV} at a running server")
 SUITE_WORKERS = 3  # most slow tests wait on subprocesses and servers; the machine has 2 cores
+# `crmsync ingest|match|push` start Prefect's ephemeral server, which must answer within 20 s by default;
+# at the load average of 8-10 this machine sees while tests and benchmarks share it, starting took longer.
+EPHEMERAL_STARTUP_SECONDS = "120"
 _PREFECT_HOME = pytest.StashKey[tuple[str | None, str]]()  # (the caller's PREFECT_HOME, this process's)
 
 
@@ -45,6 +48,15 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     return SUITE_WORKERS if config.args_source == pytest.Config.ArgsSource.TESTPATHS else 0
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Modules with `slow` tests first (otherwise in collection order), so that under `--dist loadscope`
+    the long modules start at once on their workers instead of being handed out last and running alone."""
+    slow_modules = {item.module.__name__ for item in items
+                    if item.get_closest_marker("slow") and getattr(item, "module", None) is not None}
+    items.sort(key=lambda item: getattr(item, "module", None) is None
+               or item.module.__name__ not in slow_modules)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Give this process (one per xdist worker) a PREFECT_HOME of its own, before Prefect is imported.
 
@@ -54,6 +66,7 @@ def pytest_configure(config: pytest.Config) -> None:
     home = tempfile.mkdtemp(prefix=f"crmsync-prefect-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-")
     config.stash[_PREFECT_HOME] = (os.environ.get("PREFECT_HOME"), home)
     os.environ["PREFECT_HOME"] = home
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", EPHEMERAL_STARTUP_SECONDS)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -64,7 +77,18 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         os.environ.pop("PREFECT_HOME", None)
     else:
         os.environ["PREFECT_HOME"] = previous
+    _stop_local_api(Path(home))  # one an in-process CLI run (CliRunner) may have started
     shutil.rmtree(home, ignore_errors=True)
+
+
+def _stop_local_api(home: Path) -> None:
+    """Stop the local Prefect API that `crmsync` runs started under this PREFECT_HOME, if any.
+
+    It outlives the commands on purpose (idle timeout 30 min); tests must not leave it behind.
+    """
+    from flows.local_api import stop_local_api
+
+    stop_local_api(home)
 
 
 def _on_ci() -> bool:
@@ -133,6 +157,31 @@ def store(store_url: str) -> Iterator[Store]:
         yield opened
     finally:
         opened.dispose()
+
+
+@pytest.fixture(scope="session")
+def cli_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """Environment for `crmsync` subprocesses, isolated from the user's.
+
+    One PREFECT_HOME per worker session: the first pipeline run starts the local Prefect API there
+    and later runs reuse it, as a user's runs do; it is stopped when the session ends.
+    """
+    home = tmp_path_factory.mktemp("prefect-home")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CRMSYNC_", "PREFECT_"))}
+    env.update(PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false", COLUMNS="220",
+               PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS=EPHEMERAL_STARTUP_SECONDS,
+               PYTHONPATH=os.pathsep.join([os.getcwd(), env.get("PYTHONPATH", "")]))
+    yield env
+    _stop_local_api(home)
+
+
+@pytest.fixture
+def cli_env_own_prefect(cli_env: dict[str, str], tmp_path: Path) -> Iterator[dict[str, str]]:
+    """cli_env with a PREFECT_HOME (so a Prefect database) of this test's own; its local API stopped after."""
+    home = tmp_path / "prefect-home"
+    home.mkdir()
+    yield {**cli_env, "PREFECT_HOME": str(home)}
+    _stop_local_api(home)
 
 
 @pytest.fixture(scope="session")

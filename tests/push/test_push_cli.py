@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -48,11 +47,8 @@ destinations:
 
 
 @pytest.fixture
-def env(tmp_path) -> dict[str, str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("CRMSYNC_", "PREFECT_"))}
-    return {**base, "HUBSPOT_TOKEN": TOKEN, "PREFECT_HOME": str(tmp_path / "prefect"), "COLUMNS": "200",
-            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-            "PYTHONPATH": os.pathsep.join([os.getcwd(), os.environ.get("PYTHONPATH", "")])}
+def env(cli_env_own_prefect: dict[str, str]) -> dict[str, str]:
+    return {**cli_env_own_prefect, "HUBSPOT_TOKEN": TOKEN}
 
 
 def crmsync(env: dict[str, str], *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

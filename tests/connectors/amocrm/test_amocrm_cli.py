@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -54,14 +53,12 @@ def crmsync(env: dict[str, str], *args: str, cwd: Path) -> subprocess.CompletedP
                           text=True, timeout=300)
 
 
-def test_check_ingest_match_plan_and_push(tmp_path: Path, amo: AmoEmulator) -> None:
+def test_check_ingest_match_plan_and_push(tmp_path: Path, amo: AmoEmulator, cli_env_own_prefect: dict[str, str]) -> None:
     amo.reset(token=TOKEN, rate_per_second=1000)
     amo.add("contacts", 1, name="Zoe Kim", first_name="Zoe", last_name="Kim", custom_fields_values=[
         {"field_code": "EMAIL", "values": [{"value": "zoe@example.test", "enum_code": "WORK"}]}])
     config = str(project(tmp_path, amo.url))
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("CRMSYNC_", "PREFECT_"))}
-    env = {**base, "AMOCRM_TOKEN": TOKEN, "COLUMNS": "200", "PREFECT_HOME": str(tmp_path / "prefect"),
-           "PYTHONPATH": os.pathsep.join([os.getcwd(), os.environ.get("PYTHONPATH", "")])}
+    env = {**cli_env_own_prefect, "AMOCRM_TOKEN": TOKEN}
     outputs = []
     for args in (("check",), ("ingest", "sheet"), ("ingest", "amo-in"), ("match",)):
         done = crmsync(env, *args, "-c", config, cwd=tmp_path)
