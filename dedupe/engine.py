@@ -145,14 +145,20 @@ class ProbabilisticMatcher:
         return self.resolve_features(table, cannot_link, {"features": time.perf_counter() - started})
 
     def resolve_features(self, table: FeatureTable, cannot_link: Iterable[tuple[int, int]] = (),
-                         timings: dict[str, float] | None = None, *, explain: bool = True) -> Resolution:
+                         timings: dict[str, float] | None = None, *, explain: bool = True,
+                         keep_table: bool = True) -> Resolution:
         """Cluster records already turned into features (callers that build them in parallel or in pieces).
 
         `explain=False` leaves the per-record sentences and evidence out (a caller that only writes
-        cluster ids and probabilities); suggestions are always explained.
+        cluster ids and probabilities); suggestions are always explained. `keep_table=False`: the
+        caller will not match incrementally against this table, so its coded columns are released
+        once the pairs are scored and it is not kept as `last_table` (memory, at a million records).
         """
         timings = dict(timings or {})
         scored, blocking = self._score(table, timings)
+        if not keep_table:
+            table.drop_derived()
+            self.last_table = None
         index = {int(k): i for i, k in enumerate(table.keys)}
         cannot = [(index[x], index[y]) for x, y in cannot_link if x in index and y in index]
         mark = time.perf_counter()

@@ -57,6 +57,12 @@ class FeatureTable:
             self.builders[name] = build
         return self.derived[name]
 
+    def drop_derived(self) -> None:
+        """Release the derived arrays and their vocabularies (rebuilt, consistently, on next use)."""
+        self.derived.clear()
+        self.builders.clear()
+        self.vocabularies.clear()
+
     def extend(self, other: FeatureTable) -> None:
         """Append another table's records (incremental matching adds new records to the index)."""
         start = len(self)

@@ -96,7 +96,7 @@ def dedupe_file(path: Path, mapping: Path, out: Path, *, matcher: Matcher, id_co
             progress(f"mapped {len(features)} of {len(ids)} rows; matching")
         # the CSV carries no explanations: only the workbook needs them
         resolution = matcher.resolve_features(features, timings={"map_and_features": time.perf_counter() - started},
-                                              explain=xlsx is not None)
+                                              explain=xlsx is not None, keep_table=False)
         del features
     else:
         records: list[MatchRecord] = []
