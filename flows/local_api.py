@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import fcntl
 import http.client
 import json
 import os
@@ -140,6 +139,11 @@ def read_state(home: Path | None = None) -> LocalApi | None:
 def _locked(home: Path) -> Iterator[None]:
     """One command at a time decides whether to start a server (so two runs never start two)."""
     home.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks; two simultaneous first runs may start two servers
+        yield
+        return
     with open(home / f"{STATE_FILE}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:

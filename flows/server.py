@@ -8,25 +8,18 @@ every run; that wait was most of the demo's orchestration time. This module does
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import os
-import socket
-import subprocess
 import sys
-import time
 import tomllib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from flows.local_api import LocalApi, ensure_local_api
 
-__all__ = ["TemporaryServer", "configured_api_url", "local_api", "one_off_settings", "start_for_command",
-           "start_temporary_server"]
+__all__ = ["configured_api_url", "local_api", "one_off_settings", "start_for_command"]
 
 PREFECT_VERBS = frozenset({"run", "demo", "reconcile"})
-_started: TemporaryServer | None = None
 _local: LocalApi | None = None
 
 
@@ -52,77 +45,6 @@ def configured_api_url() -> str | None:
         if PREFECT_API_URL.value():
             return str(PREFECT_API_URL.value())
     return os.environ.get("PREFECT_API_URL") or _profile_api_url()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class TemporaryServer:
-    """A Prefect API server in a child process (no UI, no background services), stopped at exit."""
-
-    process: subprocess.Popen[bytes]
-    api_url: str
-
-    def wait_ready(self, timeout: float = 120.0) -> None:
-        """Block until the server answers /health; raises RuntimeError when it dies or takes too long."""
-        import httpx
-
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the temporary Prefect server exited with code {self.process.returncode}; "
-                                   "set PREFECT_API_URL to a running server (`prefect server start`)")
-            try:
-                if httpx.get(f"{self.api_url}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"the temporary Prefect server did not answer within {timeout:.0f} s; "
-                                   "set PREFECT_API_URL to a running server (`prefect server start`)")
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
-def start_temporary_server() -> TemporaryServer | None:
-    """Start a temporary server unless an API is configured; sets PREFECT_API_URL for this process.
-
-    Its database is Prefect's usual one under PREFECT_HOME, so `prefect flow-run ls` lists the runs later.
-    """
-    global _started
-    if _started is not None and _started.process.poll() is None:
-        return _started
-    if configured_api_url():
-        return None
-    from importlib.util import find_spec
-
-    spec = find_spec("prefect")
-    assert spec is not None and spec.origin is not None, "prefect is a dependency of crmsync"
-    port = _free_port()
-    env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1",
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--app-dir", str(Path(spec.origin).parent.parent), "--factory",
-         "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port), "--log-level", "error",
-         "--lifespan", "on"], env=env, stdin=subprocess.DEVNULL)
-    server = TemporaryServer(process, f"http://127.0.0.1:{port}/api")
-    atexit.register(server.stop)
-    os.environ["PREFECT_API_URL"] = server.api_url  # read by Prefect when it is imported
-    _started = server
-    return server
 
 
 def local_api() -> LocalApi | None:
