@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import os
 import shutil
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -139,6 +141,17 @@ def _wait_for(api) -> None:  # noqa: ANN001
             raise _fail(str(exc)) from None
 
 
+@contextlib.contextmanager
+def _one_off_flow() -> Iterator[None]:
+    """Around one flow call from the command line: the local Prefect API (unless one is configured),
+    ready, and the one-off settings (no heartbeats)."""
+    from flows.server import one_off_settings
+
+    _wait_for(_local_prefect_api())
+    with one_off_settings():
+        yield
+
+
 def _run_pipeline(config: Path) -> None:
     from flows.server import one_off_settings
 
@@ -223,7 +236,7 @@ def ingest(
         project.source(source)
     except ConfigError as exc:
         raise _fail(str(exc)) from None
-    with progress_bars(console) as progress:
+    with progress_bars(console) as progress, _one_off_flow():
         token = progress_sink.set(progress)
         try:
             report = ingest_flow(str(config.resolve()), source)
@@ -241,7 +254,9 @@ def match(config: ConfigOption = Path(DEFAULT_PROJECT_FILE)) -> None:
     from flows import match_flow
 
     _project(config)
-    print_match_report(console, match_flow(str(config.resolve())))
+    with _one_off_flow():
+        report = match_flow(str(config.resolve()))
+    print_match_report(console, report)
 
 
 @app.command()
@@ -344,7 +359,8 @@ def push(
         from flows.push import push_flow
 
         _store(project).dispose()  # migrations up front, with a clear error if the store is unreachable
-        report = push_flow(str(config.resolve()), destination)
+        with _one_off_flow():
+            report = push_flow(str(config.resolve()), destination)
         for line in report.summary():
             console.print(line, highlight=False, markup=False)
         if report.error:

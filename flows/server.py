@@ -1,6 +1,7 @@
-"""The Prefect API for command-line runs (`crmsync run`, `demo`, `reconcile`): the configured one (PREFECT_API_URL
-or the active profile), else the long-lived local API of `flows.local_api`, found or started at CLI start-up,
-*before* Prefect and the stages are imported, so that a start overlaps ours.
+"""The Prefect API for command-line runs (`crmsync run`, `demo`, `reconcile`, `ingest`, `match`, `push`):
+the configured one (PREFECT_API_URL or the active profile), else the long-lived local API of
+`flows.local_api`, found or started at CLI start-up, *before* Prefect and the stages are imported, so
+that a start overlaps ours (`push --plan` runs no flow and starts nothing).
 
 Prefect itself would start a temporary server lazily, on the first flow call, and wait for it there, on
 every run; that wait was most of the demo's orchestration time. This module does not import Prefect.
@@ -19,7 +20,7 @@ from flows.local_api import LocalApi, ensure_local_api
 
 __all__ = ["configured_api_url", "local_api", "one_off_settings", "start_for_command"]
 
-PREFECT_VERBS = frozenset({"run", "demo", "reconcile"})
+PREFECT_VERBS = frozenset({"run", "demo", "reconcile", "ingest", "match", "push"})
 _local: LocalApi | None = None
 
 
@@ -69,6 +70,8 @@ def start_for_command(argv: list[str]) -> LocalApi | None:
     words = [a for a in argv[1:] if not a.startswith("-")]
     if not words or words[0] not in PREFECT_VERBS or {"--help", "-h"} & set(argv):
         return None
+    if words[0] == "push" and "--plan" in argv:
+        return None  # a plan runs no flow
     try:
         return local_api()
     except (OSError, ValueError):
