@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -88,7 +88,8 @@ def _finish_customer(values: dict[str, Any]) -> None:
             values["full_name"] = full
 
 
-def map_row(spec: MappingSpec, row: Mapping[str, Any], ref: SourceRef) -> MapResult:
+def map_row(spec: MappingSpec, row: Mapping[str, Any], ref: SourceRef,
+            identifiers: Sequence[str] = ()) -> MapResult:
     """Map one source row; problems quarantine the row, warnings only drop a value."""
     ctx = RowContext(row=row, defaults=spec.defaults)
     values: dict[str, Any] = {}
@@ -111,16 +112,16 @@ def map_row(spec: MappingSpec, row: Mapping[str, Any], ref: SourceRef) -> MapRes
         _assign(values, rule.to, value)
     if problems:
         return MapResult(None, problems, warnings)
-    return _build(spec, values, ref, warnings)
+    return _build(spec, values, ref, warnings, identifiers)
 
 
 def _build(spec: MappingSpec, values: dict[str, Any], ref: SourceRef,
-           warnings: list[RowProblem]) -> MapResult:
+           warnings: list[RowProblem], identifiers: Sequence[str] = ()) -> MapResult:
     try:
         if spec.entity == "customer":
             _finish_customer(values)
             customer = Customer(ref=ref, **values)
-            if not customer.has_identity():
+            if not customer.has_identity(identifiers):
                 return MapResult(None, [RowProblem(None, None, "row has no name, e-mail or phone")],
                                  warnings)
             return MapResult(customer, [], warnings)
@@ -210,8 +211,9 @@ class RowMapper:
     tests/app/test_ingest_fast_path.py holds the two equal.
     """
 
-    def __init__(self, spec: MappingSpec) -> None:
+    def __init__(self, spec: MappingSpec, identifiers: Sequence[str] = ()) -> None:
         self.spec = spec
+        self.identifiers = tuple(identifiers)  # custom fields that identify a person on their own
         self.rules = [self._compile(rule) for rule in spec.fields]
         self.customer = spec.entity == "customer"
 
@@ -257,6 +259,10 @@ class RowMapper:
             compiled.memo[key] = outcome
         return outcome
 
+    def _identified(self, values: dict[str, Any]) -> bool:
+        custom = values.get("custom") or {}
+        return any(custom.get(name) for name in self.identifiers)
+
     def map(self, row: Mapping[str, Any], source: str, stream: str, record_id: str) -> MappedRow:
         """Map one row; the same problems, warnings and canonical data as map_row gives."""
         values: dict[str, Any] = {}
@@ -285,11 +291,11 @@ class RowMapper:
         if plain:
             _finish_customer(values)
             if not (values.get("emails") or values.get("phones") or values.get("full_name")
-                    or values.get("family_name")):
+                    or values.get("family_name") or self._identified(values)):
                 return MappedRow(None, [RowProblem(None, None, _NO_IDENTITY)], warnings)
             return MappedRow(_customer_json(values, source, stream, record_id), [], warnings)
         ref = SourceRef(source=source, stream=stream, source_record_id=record_id)
-        result = _build(self.spec, values, ref, warnings)
+        result = _build(self.spec, values, ref, warnings, self.identifiers)
         if result.record is None:
             return MappedRow(None, result.problems, result.warnings)
         record = result.record

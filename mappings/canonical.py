@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
@@ -82,9 +83,11 @@ class Customer(_Model):
     tags: list[str] = Field(default_factory=list)
     custom: dict[str, str] = Field(default_factory=dict)
 
-    def has_identity(self) -> bool:
-        """True when the record carries anything a person could be found by."""
-        return bool(self.emails or self.phones or self.full_name or self.family_name)
+    def has_identity(self, identifiers: Sequence[str] = ()) -> bool:
+        """True when the record carries anything a person could be found by: a name, an e-mail, a phone,
+        or a value in one of `identifiers` (custom fields declared to identify a person exactly)."""
+        return bool(self.emails or self.phones or self.full_name or self.family_name
+                    or any(self.custom.get(name) for name in identifiers))
 
 
 class InteractionKind(StrEnum):

@@ -88,8 +88,8 @@ def dedupe_file(path: Path, mapping: Path, out: Path, *, matcher: Matcher, id_co
     if isinstance(matcher, ProbabilisticMatcher):
         # map and build match features in worker processes, a chunk of rows at a time: mapping is
         # most of the work, and no parsed customer needs to stay in memory once its features exist
-        features, problems = _map_chunks(RowMapper(spec), chunks(), path.name, tuple(matcher.settings.identifiers),
-                                         workers)
+        identifiers = tuple(matcher.settings.identifiers)
+        features, problems = _map_chunks(RowMapper(spec, identifiers), chunks(), path.name, identifiers, workers)
         result.unmapped.extend(problems)
         result.rows = len(ids)
         if progress:
@@ -157,7 +157,7 @@ def map_features(spec: MappingSpec, rows: Sequence[Row | BadRow], ids: list[str]
     Returns the features of the rows that mapped and, for the others, why not (file, row, reason).
     """
     chunks = ((s, rows[s:s + _CHUNK_ROWS], ids[s:s + _CHUNK_ROWS]) for s in range(0, len(rows), _CHUNK_ROWS))
-    return _map_chunks(RowMapper(spec), chunks, stream, identifiers, workers)
+    return _map_chunks(RowMapper(spec, identifiers), chunks, stream, identifiers, workers)
 
 
 def _map_chunks(mapper: RowMapper, chunks: Iterator[tuple[int, list[Row | BadRow], list[str]]], stream: str,

@@ -59,3 +59,24 @@ def test_dedupe_reports_a_missing_id_column_clearly(tmp_path: Path) -> None:
                                       "--out", str(tmp_path / "o.csv"), "--id-column", "ID"])
     assert result.exit_code == 2
     assert "people.csv: --id-column 'ID' is not a column (columns: Name, Email)" in result.output
+
+
+def test_a_row_with_only_a_declared_identifier_is_kept_and_matched(tmp_path: Path) -> None:
+    # FEBRL-like rows: the customer number identifies a person even where name, e-mail and phone are empty
+    source = tmp_path / "people.csv"
+    source.write_text("id,Name,CustNo,City\nb1,Anna Lee,C-1001,Leeds\nb2,,C-1001,Leeds\nb3,,,Leeds\n",
+                      encoding="utf-8")
+    (tmp_path / "map.yaml").write_text(
+        "fields:\n  - {from: Name, to: name}\n  - {from: CustNo, to: custom.cust_no}\n"
+        "  - {from: City, to: address.city}\n", encoding="utf-8")
+    out = tmp_path / "clusters.csv"
+    args = ["dedupe", str(source), "--map", str(tmp_path / "map.yaml"), "--out", str(out), "--id-column", "id"]
+    result = CliRunner().invoke(app, [*args, "--identifier", "cust_no"])
+    assert result.exit_code == 0, result.output
+    cluster = {r["record_id"]: r["cluster_id"] for r in csv.DictReader(out.open(encoding="utf-8"))}
+    assert cluster["b1"] == cluster["b2"] != cluster["b3"]
+    assert "row 3:" not in result.output and "row 4: row has no name, e-mail or phone" in result.output
+
+    result = CliRunner().invoke(app, args)  # undeclared, the number is just a field: b2 has no identity
+    assert result.exit_code == 0, result.output
+    assert "row 3: row has no name, e-mail or phone" in result.output
