@@ -66,9 +66,18 @@ def test_serve_runs_three_scheduled_pipelines_unattended(tmp_path):
         assert len(rows) >= 3, (tmp_path / "serve.log").read_text()[-3000:]
 
         assert httpx.get(f"http://127.0.0.1:{web_port}/health", timeout=10).status_code == 200
-        runs = httpx.post(f"{api}/flow_runs/filter", json={"flows": {"name": {"any_": ["crmsync-pipeline"]}},
-                                                          "limit": 200}, timeout=30).json()
-        by_id = {run["id"]: run for run in runs}
+        # the store's run row is written by the flow itself, just before the engine reports the final
+        # state to the API: under load that report can trail by seconds, so wait for it (bounded)
+        settle = time.monotonic() + 60
+        while True:
+            runs = httpx.post(f"{api}/flow_runs/filter", json={"flows": {"name": {"any_": ["crmsync-pipeline"]}},
+                                                              "limit": 200}, timeout=30).json()
+            by_id = {run["id"]: run for run in runs}
+            states = [by_id.get(flow_run_id, {}).get("state_type") for _, flow_run_id in rows[:3]]
+            if all(state in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED") for state in states) \
+                    or time.monotonic() > settle:
+                break
+            time.sleep(1)
         for _, flow_run_id in rows[:3]:
             run = by_id[flow_run_id]
             assert run["state_type"] == "COMPLETED" and run["deployment_id"]  # started by the schedule
