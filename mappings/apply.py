@@ -211,8 +211,9 @@ class RowMapper:
     tests/app/test_ingest_fast_path.py holds the two equal.
     """
 
-    def __init__(self, spec: MappingSpec, identifiers: Sequence[str] = ()) -> None:
+    def __init__(self, spec: MappingSpec, identifiers: Sequence[str] = (), *, memo_limit: int = _MEMO_LIMIT) -> None:
         self.spec = spec
+        self.memo_limit = memo_limit  # distinct inputs kept per rule (memory against repeated work)
         self.identifiers = tuple(identifiers)  # custom fields that identify a person on their own
         self.rules = [self._compile(rule) for rule in spec.fields]
         self.customer = spec.entity == "customer"
@@ -254,7 +255,7 @@ class RowMapper:
         except TransformError as exc:
             outcome = (False, str(exc), False)
         if columns is not None:
-            if len(compiled.memo) >= _MEMO_LIMIT:
+            if len(compiled.memo) >= self.memo_limit:
                 compiled.memo.clear()
             compiled.memo[key] = outcome
         return outcome

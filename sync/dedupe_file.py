@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 _FILLS = ("FFF2F2F2", "FFFFFFFF")
 _CHUNK_ROWS = 10_000  # rows mapped and turned into match features per task
+# distinct inputs each mapping rule remembers in a worker: names and cities repeat within a few chunks; a
+# bigger memo mostly holds values seen once (at 1M, 200,000 per rule was most of the workers' memory)
+_WORKER_MEMO = 20_000
 _PARALLEL_FROM = 20_000  # below this many rows a process pool costs more than it saves
 # what forked workers read instead of receiving it pickled: (mapper, stream name, identifiers)
 _JOB: tuple[RowMapper, str, tuple[str, ...]] | None = None
@@ -89,7 +92,8 @@ def dedupe_file(path: Path, mapping: Path, out: Path, *, matcher: Matcher, id_co
         # map and build match features in worker processes, a chunk of rows at a time: mapping is
         # most of the work, and no parsed customer needs to stay in memory once its features exist
         identifiers = tuple(matcher.settings.identifiers)
-        features, problems = _map_chunks(RowMapper(spec, identifiers), chunks(), path.name, identifiers, workers)
+        mapper = RowMapper(spec, identifiers, memo_limit=_WORKER_MEMO)
+        features, problems = _map_chunks(mapper, chunks(), path.name, identifiers, workers)
         result.unmapped.extend(problems)
         result.rows = len(ids)
         if progress:
@@ -157,7 +161,7 @@ def map_features(spec: MappingSpec, rows: Sequence[Row | BadRow], ids: list[str]
     Returns the features of the rows that mapped and, for the others, why not (file, row, reason).
     """
     chunks = ((s, rows[s:s + _CHUNK_ROWS], ids[s:s + _CHUNK_ROWS]) for s in range(0, len(rows), _CHUNK_ROWS))
-    return _map_chunks(RowMapper(spec, identifiers), chunks, stream, identifiers, workers)
+    return _map_chunks(RowMapper(spec, identifiers, memo_limit=_WORKER_MEMO), chunks, stream, identifiers, workers)
 
 
 def _map_chunks(mapper: RowMapper, chunks: Iterator[tuple[int, list[Row | BadRow], list[str]]], stream: str,
